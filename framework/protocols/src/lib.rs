@@ -1,0 +1,99 @@
+//! Application-layer protocols for weir: the L7 half of the connection model
+//! (`../shared/DESIGN.md` §1).
+//!
+//! Every protocol module follows one contract, learned from Retina:
+//!
+//! 1. **Probe** ([`ProbeResult`]): decided from the bytes of the first
+//!    segment(s), never from ports (ports may only order the probes).
+//! 2. **Parse** ([`ParseResult`], [`ParseEvent`]): an incremental parser fed
+//!    `&[u8]` segments in stream order plus [`SegmentMeta`]. State is bounded;
+//!    a message split across any number of segments parses exactly as the
+//!    contiguous message; a message that exceeds its limit is abandoned and
+//!    counted.
+//! 3. **Sessions**: what a parser produces (a TLS handshake, an HTTP
+//!    transaction, a DNS transaction, ...). Completed sessions are handed out
+//!    by id and then forgotten by the parser.
+//!
+//! Parsers never see a DPDK mbuf: everything here runs in plain `cargo test`.
+#![forbid(unsafe_code)]
+
+pub use weir_conntrack::{Direction, Timestamp, Transition};
+
+/// The transport under a segment.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// Metadata handed to probes and parsers with every segment.
+///
+/// For TCP a segment is one in-order piece of the reassembled stream of
+/// `dir`; for UDP it is one datagram's payload.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SegmentMeta {
+    pub dir: Direction,
+    pub ts: Timestamp,
+    pub transport: Transport,
+    /// Port of the originator (client side of the connection).
+    pub orig_port: u16,
+    /// Port of the responder (server side of the connection).
+    pub resp_port: u16,
+}
+
+/// A probe's verdict on whether a connection carries its protocol.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ProbeResult {
+    /// The bytes can only be this protocol.
+    Certain,
+    /// Not enough bytes yet to decide; probe again with the next segment.
+    Unsure,
+    /// The bytes cannot be this protocol.
+    NotForUs,
+}
+
+/// The summary outcome of feeding one segment to a parser: the most
+/// advanced thing that happened (`Skipped` > `SessionDone` > `HeadersDone`
+/// > `Continue`). Details, in order, are in the [`ParseEvent`]s.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ParseResult {
+    /// More bytes are needed; nothing completed.
+    Continue,
+    /// The headers of at least one session are complete (`L7EndHeaders`).
+    HeadersDone,
+    /// At least one session ended (`L7EndSession`).
+    SessionDone,
+    /// The parser stopped parsing this connection for good (encrypted from
+    /// here on, a limit exceeded, or the bytes turned out not to be this
+    /// protocol). Further segments are ignored.
+    Skipped,
+}
+
+/// Identifies a session within one parser (one connection), in order of creation.
+pub type SessionId = u32;
+
+/// What happened while a parser consumed one segment, in stream order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseEvent {
+    /// Bytes `start..end` of the segment belong to the L7 headers (`L7InHeaders`).
+    InHeaders { start: usize, end: usize },
+    /// Session `id`'s headers are parsed; it can be inspected with the parser's `session(id)`.
+    HeadersDone(SessionId),
+    /// Bytes `start..end` of the segment are L7 payload (`L7InPayload`: HTTP body, TLS ciphertext).
+    Payload { start: usize, end: usize },
+    /// Session `id` ended; take it with the parser's `take_session(id)`.
+    SessionDone(SessionId),
+    /// The parser gave up on this connection (see [`ParseResult::Skipped`]).
+    Skipped(SkipReason),
+}
+
+/// Why a parser stopped.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// Everything after this point is encrypted or opaque (e.g. TLS after the handshake).
+    Opaque,
+    /// A message exceeded the parser's configured limit (counted in the parser's stats).
+    LimitExceeded,
+    /// The bytes violate the protocol.
+    Malformed,
+}

@@ -1,0 +1,2 @@
+//! weir runtime (being written).
+#![forbid(unsafe_code)]

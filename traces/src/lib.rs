@@ -1,0 +1,2 @@
+//! Synthetic trace generator (being written).
+#![forbid(unsafe_code)]
