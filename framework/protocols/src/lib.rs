@@ -97,3 +97,56 @@ pub enum SkipReason {
     /// The bytes violate the protocol.
     Malformed,
 }
+
+/// The contract every protocol parser implements (one instance per connection).
+pub trait Parser {
+    /// What this parser produces: a TLS handshake, an HTTP transaction, ...
+    type Session;
+
+    /// Decide from content (not ports) whether `seg` starts this protocol.
+    fn probe(seg: &[u8], meta: &SegmentMeta) -> ProbeResult
+    where
+        Self: Sized;
+
+    /// Feed the next segment in stream order. Events are appended to
+    /// `events` in the order they happen; the return value summarises them.
+    fn parse(&mut self, seg: &[u8], meta: &SegmentMeta, events: &mut Vec<ParseEvent>) -> ParseResult;
+
+    /// A session whose headers are done and that has not been taken yet.
+    fn session(&self, id: SessionId) -> Option<&Self::Session>;
+
+    /// Remove a session from the parser (after `SessionDone`, or at any time).
+    fn take_session(&mut self, id: SessionId) -> Option<Self::Session>;
+
+    /// The connection ended: complete what can be completed (unanswered DNS
+    /// queries, HTTP bodies delimited by connection close, ...) and emit
+    /// `SessionDone` for each such session.
+    fn finish(&mut self, events: &mut Vec<ParseEvent>);
+}
+
+/// The value type of a filterable field.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FieldType {
+    Bool,
+    U8,
+    U16,
+    U32,
+    U64,
+    /// UTF-8 text (lossily decoded where the wire carries bytes).
+    Str,
+    Bytes,
+    Ipv4Addr,
+    Ipv6Addr,
+}
+
+/// One filterable field, as the filter language sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldDef {
+    /// `proto.field`, e.g. `tls.sni`.
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// The earliest transition at which the value is known.
+    pub available_at: Transition,
+    /// One line for `weir filter explain` and the docs.
+    pub doc: &'static str,
+}
