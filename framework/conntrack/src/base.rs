@@ -50,7 +50,8 @@ impl fmt::Display for Timestamp {
 /// Which side of a connection sent a packet.
 ///
 /// The originator is the sender of the connection's first packet, except
-/// that a SYN/SYN-ACK seen later fixes the roles (the SYN sender originates).
+/// when that packet is a SYN+ACK: then its receiver is the originator.
+/// Roles never change afterwards.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Direction {
     /// From the originator (client) to the responder (server).
