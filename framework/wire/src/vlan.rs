@@ -18,7 +18,10 @@ impl VlanStack {
     pub const MAX: usize = 4;
 
     pub const fn new() -> Self {
-        VlanStack { len: 0, ids: [0; VlanStack::MAX] }
+        VlanStack {
+            len: 0,
+            ids: [0; VlanStack::MAX],
+        }
     }
 
     /// Appends an inner tag's 12-bit ID; returns `false` (and changes nothing) when full.
