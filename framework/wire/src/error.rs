@@ -16,6 +16,8 @@ pub enum Layer {
     Ethernet,
     /// An 802.1Q / 802.1ad tag.
     Vlan,
+    /// A PPPoE session header and its PPP protocol field.
+    Pppoe,
     Ipv4,
     Ipv6,
     /// An IPv6 extension header (hop-by-hop, routing, fragment, destination options, AH).
@@ -31,6 +33,7 @@ impl Layer {
             Layer::Link => "link",
             Layer::Ethernet => "ethernet",
             Layer::Vlan => "vlan",
+            Layer::Pppoe => "pppoe",
             Layer::Ipv4 => "ipv4",
             Layer::Ipv6 => "ipv6",
             Layer::Ipv6Ext => "ipv6_ext",
@@ -76,6 +79,9 @@ pub enum WireError {
     /// A non-IP EtherType (ARP, LLDP, 802.3 length field, ...). Not malformed.
     #[error("unsupported EtherType {0:#06x}")]
     UnsupportedEtherType(u16),
+    /// A PPP protocol other than IPv4/IPv6 inside PPPoE (LCP, IPCP, ...). Not malformed.
+    #[error("unsupported PPP protocol {0:#06x}")]
+    UnsupportedPppProtocol(u16),
     /// A loopback / cooked-capture address family weir does not analyse. Not malformed.
     #[error("unsupported link family {0}")]
     UnsupportedLinkFamily(u32),
@@ -89,6 +95,7 @@ impl WireError {
                 Layer::Link => "truncated_link",
                 Layer::Ethernet => "truncated_ethernet",
                 Layer::Vlan => "truncated_vlan",
+                Layer::Pppoe => "truncated_pppoe",
                 Layer::Ipv4 => "truncated_ipv4",
                 Layer::Ipv6 => "truncated_ipv6",
                 Layer::Ipv6Ext => "truncated_ipv6_ext",
@@ -111,6 +118,7 @@ impl WireError {
             WireError::TooManyVlanTags => "too_many_vlan_tags",
             WireError::TooManyExtensionHeaders => "too_many_ipv6_ext_headers",
             WireError::UnsupportedEtherType(_) => "unsupported_ethertype",
+            WireError::UnsupportedPppProtocol(_) => "unsupported_ppp_protocol",
             WireError::UnsupportedLinkFamily(_) => "unsupported_link_family",
         }
     }
@@ -120,7 +128,9 @@ impl WireError {
     pub const fn is_malformed(&self) -> bool {
         !matches!(
             self,
-            WireError::UnsupportedEtherType(_) | WireError::UnsupportedLinkFamily(_)
+            WireError::UnsupportedEtherType(_)
+                | WireError::UnsupportedPppProtocol(_)
+                | WireError::UnsupportedLinkFamily(_)
         )
     }
 }

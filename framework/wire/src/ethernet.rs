@@ -42,6 +42,8 @@ pub enum EtherType {
     QinQ,
     /// Pre-standard QinQ service tag, TPID 0x9100.
     QinQLegacy,
+    /// PPPoE session stage, 0x8864.
+    PppoeSession,
     Unknown(u16),
 }
 
@@ -64,6 +66,7 @@ impl From<u16> for EtherType {
             0x8100 => EtherType::Vlan,
             0x88a8 => EtherType::QinQ,
             0x9100 => EtherType::QinQLegacy,
+            0x8864 => EtherType::PppoeSession,
             other => EtherType::Unknown(other),
         }
     }
@@ -78,6 +81,7 @@ impl From<EtherType> for u16 {
             EtherType::Vlan => 0x8100,
             EtherType::QinQ => 0x88a8,
             EtherType::QinQLegacy => 0x9100,
+            EtherType::PppoeSession => 0x8864,
             EtherType::Unknown(other) => other,
         }
     }

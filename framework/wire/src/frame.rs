@@ -19,6 +19,7 @@ use crate::ethernet::{EtherType, EthernetFrame, VlanTag};
 use crate::ip::{Fragment, IpHeader, IpVersion};
 use crate::ipv4::Ipv4Packet;
 use crate::ipv6::{walk_extension_headers, Ipv6Packet, IPV6_HEADER_LEN};
+use crate::pppoe::{PppoeSession, PPP_IPV4, PPP_IPV6};
 use crate::vlan::VlanStack;
 use std::net::IpAddr;
 
@@ -257,6 +258,15 @@ fn parse_ethertype<'a>(
                 ethertype = tag.ethertype();
                 rest = rest.get(crate::ethernet::VLAN_TAG_LEN..).unwrap_or(&[]);
             }
+            EtherType::PppoeSession => {
+                let s = PppoeSession::new_checked(rest)?;
+                let payload = s.payload(snapped)?;
+                return match s.ppp_protocol() {
+                    PPP_IPV4 => parse_ipv4(payload, vlans, opts, snapped),
+                    PPP_IPV6 => parse_ipv6(payload, vlans, snapped),
+                    other => Err(WireError::UnsupportedPppProtocol(other)),
+                };
+            }
             other => return Err(WireError::UnsupportedEtherType(other.into())),
         }
     }
@@ -372,6 +382,56 @@ fn parse_ipv6(
 
 #[cfg(test)]
 mod tests {
+
+    /// Frame 4 of nDPI's dns.pcap: QinQ (421, 785), PPPoE session, PPP IPv4, UDP/53.
+    const QINQ_PPPOE_DNS: [u8; 91] = [
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xd4, 0x94, 0xe8, 0x0e, 0xad, 0xc1, 0x81, 0x00, 0x01,
+        0xa5, 0x81, 0x00, 0x03, 0x11, 0x88, 0x64, 0x11, 0x00, 0x55, 0x6a, 0x00, 0x3f, 0x00, 0x21,
+        0x45, 0x00, 0x00, 0x3d, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x84, 0xa1, 0x52, 0xb2, 0x71,
+        0xf5, 0x52, 0xb2, 0x9e, 0xb5, 0xb8, 0x97, 0x00, 0x35, 0x00, 0x29, 0xb6, 0x7d, 0x78, 0x43,
+        0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x65, 0x37, 0x08, 0x77,
+        0x68, 0x61, 0x74, 0x73, 0x61, 0x70, 0x70, 0x03, 0x6e, 0x65, 0x74, 0x00, 0x00, 0x01, 0x00,
+        0x01,
+    ];
+
+    #[test]
+    fn qinq_pppoe_ipv4_udp() {
+        let opts = ParseOptions {
+            verify_checksums: true,
+        };
+        let p = parse_frame(LinkType::Ethernet, &QINQ_PPPOE_DNS, &opts).unwrap();
+        assert_eq!(p.vlans.as_slice(), &[421, 785]);
+        assert_eq!(p.ip.src, "82.178.113.245".parse::<IpAddr>().unwrap());
+        assert_eq!(p.ip.checksum_ok, Some(true));
+        assert_eq!(p.payload.len(), 41);
+        match crate::parse_transport(&p.ip, p.payload, &opts).unwrap() {
+            crate::Transport::Udp(u, body) => {
+                assert_eq!(
+                    (u.src_port, u.dst_port, u.checksum_ok),
+                    (47255, 53, Some(true))
+                );
+                assert_eq!(body.len(), 33);
+            }
+            other => panic!("{other:?}"),
+        }
+        // LCP inside PPPoE is valid but not IP.
+        let mut lcp = QINQ_PPPOE_DNS;
+        lcp[28..30].copy_from_slice(&[0xc0, 0x21]);
+        let e = parse_frame(LinkType::Ethernet, &lcp, &opts).unwrap_err();
+        assert_eq!(e, WireError::UnsupportedPppProtocol(0xc021));
+        assert!(!e.is_malformed());
+        // A PPPoE length beyond the frame is malformed unless the capture was cut.
+        let short = &QINQ_PPPOE_DNS[..60];
+        assert!(parse_frame(LinkType::Ethernet, short, &opts)
+            .unwrap_err()
+            .is_malformed());
+        assert!(
+            parse_frame_captured(LinkType::Ethernet, short, 91, &opts)
+                .unwrap()
+                .missing
+                > 0
+        );
+    }
     use super::*;
     use crate::ip::IpProtocol;
     use crate::ipv4::Ipv4Repr;

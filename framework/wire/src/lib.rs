@@ -45,6 +45,7 @@ mod frame;
 mod ip;
 pub mod ipv4;
 pub mod ipv6;
+pub mod pppoe;
 pub mod tcp;
 mod tcp_flags;
 mod transport;
@@ -58,6 +59,7 @@ pub use frame::{parse_frame, parse_frame_captured, CapturedL3, L3Packet, LinkTyp
 pub use ip::{Fragment, IpHeader, IpProtocol, IpVersion};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6ExtHeader, Ipv6FragmentHeader, Ipv6FragmentRepr, Ipv6Packet, Ipv6Repr};
+pub use pppoe::PppoeSession;
 pub use tcp::{TcpOption, TcpOptionSummary, TcpOptions, TcpPacket, TcpRepr};
 pub use tcp_flags::TcpFlags;
 pub use transport::{parse_transport, TcpHeader, Transport, UdpHeader};
