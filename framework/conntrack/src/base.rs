@@ -8,7 +8,9 @@ use std::fmt;
 /// Time in weir is always the packet's own timestamp (pcap record time
 /// offline, NIC or TSC-derived time live), so timers fire in offline runs
 /// exactly as they would live.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
@@ -43,7 +45,12 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:09}", self.0 / 1_000_000_000, self.0 % 1_000_000_000)
+        write!(
+            f,
+            "{}.{:09}",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
     }
 }
 
@@ -84,7 +91,10 @@ mod tests {
     #[test]
     fn timestamp_display_pads_nanos() {
         assert_eq!(Timestamp(1_000_000_007).to_string(), "1.000000007");
-        assert_eq!(Timestamp::from_secs(3).saturating_since(Timestamp::from_secs(5)), 0);
+        assert_eq!(
+            Timestamp::from_secs(3).saturating_since(Timestamp::from_secs(5)),
+            0
+        );
     }
 
     #[test]

@@ -417,7 +417,8 @@ impl<S> Conn<S> {
 pub trait ConnHandler {
     type State;
     /// `L4FirstPacket`. Return `None` (or an empty interest) to not track the connection.
-    fn first_packet(&mut self, conn: &ConnInfo, pdu: &L4Pdu<'_>) -> Option<(Self::State, Interest)>;
+    fn first_packet(&mut self, conn: &ConnInfo, pdu: &L4Pdu<'_>)
+        -> Option<(Self::State, Interest)>;
     /// `L4InConn`: every packet, in arrival order.
     fn in_conn(&mut self, conn: &mut Conn<Self::State>, pdu: &L4Pdu<'_>) -> Interest;
     /// `L4EndHandshake`.
@@ -465,7 +466,10 @@ mod tests {
     #[test]
     fn end_reason_names_are_the_serde_names() {
         for r in EndReason::ALL {
-            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.name()));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.name())
+            );
         }
     }
 

@@ -178,7 +178,9 @@ impl<M: Copy> Reassembler<M> {
                 if front.seq.diff(next) > 0 {
                     break;
                 }
-                let Some(seg) = self.segs.pop_front() else { break };
+                let Some(seg) = self.segs.pop_front() else {
+                    break;
+                };
                 let skip = next.diff(seg.seq).max(0) as usize;
                 if skip >= seg.data.len() {
                     continue;
@@ -430,7 +432,11 @@ mod tests {
     fn scenario() -> impl Strategy<Value = (Vec<u8>, u32, Vec<(usize, usize, u8)>)> {
         (
             prop::collection::vec(any::<u8>(), 1..600),
-            prop_oneof![Just(u32::MAX - 3), (u32::MAX - 700)..=u32::MAX, any::<u32>()],
+            prop_oneof![
+                Just(u32::MAX - 3),
+                (u32::MAX - 700)..=u32::MAX,
+                any::<u32>()
+            ],
         )
             .prop_flat_map(|(stream, isn)| {
                 let n = stream.len();

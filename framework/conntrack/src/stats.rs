@@ -95,6 +95,75 @@ impl ConnStats {
         *c += 1;
     }
 
+    /// Adds another table's counters (e.g. another core's) into these.
+    pub fn merge(&mut self, o: &ConnStats) {
+        // Destructuring makes adding a counter without merging it a compile error.
+        let ConnStats {
+            packets,
+            packets_tracked,
+            table_full,
+            rejected,
+            packets_ignored,
+            packets_tombstoned,
+            created,
+            mid_stream_starts,
+            role_flips,
+            ended_fin,
+            ended_rst,
+            ended_establish_timeout,
+            ended_inactivity_timeout,
+            ended_ooo_overflow,
+            ended_end_of_input,
+            dropped_no_interest,
+            terminated_delivered,
+            port_reuses,
+            handshakes,
+            retransmissions,
+            bad_checksums,
+            ooo_buffered_segments,
+            ooo_overflows,
+            stream_duplicates,
+            stream_out_of_window,
+            stream_segments,
+            stream_from_buffer,
+            ignored_created,
+            tombstones_created,
+            timer_checks,
+            timer_compactions,
+        } = o;
+        self.packets += packets;
+        self.packets_tracked += packets_tracked;
+        self.table_full += table_full;
+        self.rejected += rejected;
+        self.packets_ignored += packets_ignored;
+        self.packets_tombstoned += packets_tombstoned;
+        self.created += created;
+        self.mid_stream_starts += mid_stream_starts;
+        self.role_flips += role_flips;
+        self.ended_fin += ended_fin;
+        self.ended_rst += ended_rst;
+        self.ended_establish_timeout += ended_establish_timeout;
+        self.ended_inactivity_timeout += ended_inactivity_timeout;
+        self.ended_ooo_overflow += ended_ooo_overflow;
+        self.ended_end_of_input += ended_end_of_input;
+        self.dropped_no_interest += dropped_no_interest;
+        self.terminated_delivered += terminated_delivered;
+        self.port_reuses += port_reuses;
+        self.handshakes += handshakes;
+        self.retransmissions += retransmissions;
+        self.bad_checksums += bad_checksums;
+        self.ooo_buffered_segments += ooo_buffered_segments;
+        self.ooo_overflows += ooo_overflows;
+        self.stream_duplicates += stream_duplicates;
+        self.stream_out_of_window += stream_out_of_window;
+        self.stream_segments += stream_segments;
+        self.stream_from_buffer += stream_from_buffer;
+        self.ignored_created += ignored_created;
+        self.tombstones_created += tombstones_created;
+        self.timer_checks += timer_checks;
+        self.timer_compactions += timer_compactions;
+    }
+
     /// Sum of the `ended_*` counters.
     pub fn ended(&self) -> u64 {
         self.ended_fin

@@ -3,8 +3,8 @@
 use crate::base::{Direction, Timestamp};
 use crate::config::ConnConfig;
 use crate::conn::{
-    Conn, ConnHandler, ConnInfo, ConnRecord, EndReason, FiveTuple, Interest, L4Pdu, L4Proto, PacketInput,
-    TcpMeta,
+    Conn, ConnHandler, ConnInfo, ConnRecord, EndReason, FiveTuple, Interest, L4Pdu, L4Proto,
+    PacketInput, TcpMeta,
 };
 use crate::reassembly::{Overflow, Reassembler};
 use crate::seq::SeqNumber;
@@ -27,7 +27,12 @@ struct ConnKey {
 impl ConnKey {
     fn new(vlans: VlanStack, proto: L4Proto, a: SocketAddr, b: SocketAddr) -> Self {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        ConnKey { vlans, proto, lo, hi }
+        ConnKey {
+            vlans,
+            proto,
+            lo,
+            hi,
+        }
     }
 }
 
@@ -200,7 +205,10 @@ impl<S> ConnTable<S> {
         let longest = to.tcp.max(to.udp).max(to.establish).max(to.linger);
         let wheel = TimerWheel::new((longest / to.resolution).saturating_add(2));
         ConnTable {
-            map: HashMap::with_capacity_and_hasher(cfg.max_connections.min(4096), RandomState::new()),
+            map: HashMap::with_capacity_and_hasher(
+                cfg.max_connections.min(4096),
+                RandomState::new(),
+            ),
             slots: Vec::new(),
             free: Vec::new(),
             wheel,
@@ -334,8 +342,16 @@ impl<S> ConnTable<S> {
 
         if let Some(&idx) = self.map.get(&key) {
             let slot = &self.slots[idx as usize];
-            let Some(life) = slot.life().copied() else { return };
-            let tombstone = matches!(slot.entry, Entry::Ignored { tombstone: true, .. });
+            let Some(life) = slot.life().copied() else {
+                return;
+            };
+            let tombstone = matches!(
+                slot.entry,
+                Entry::Ignored {
+                    tombstone: true,
+                    ..
+                }
+            );
             let (deadline, reason) = life.deadline(&self.to);
             if self.now >= deadline {
                 // Its timer is due but has not fired (same tick): end it first.

@@ -235,7 +235,10 @@ fn fin_exchange_lingers_and_counts_trailing_ack() {
     assert_eq!(rec.payload_bytes, [5, 0]);
     assert_eq!(rec.history.as_str(), "ShADaFf");
     assert!(rec.handshake_completed);
-    assert_eq!(rec.duration_ns, 30_000_000, "duration ends at the last packet");
+    assert_eq!(
+        rec.duration_ns, 30_000_000,
+        "duration ends at the last packet"
+    );
     assert_eq!(h.stream(Direction::ToResponder), b"GET /");
     assert_eq!(t.stats().ended_fin, 1);
     assert_eq!(t.len(), 0);
@@ -459,7 +462,10 @@ fn handshake_needs_the_ack_of_isn_plus_one_and_interest() {
     assert!(!h.log.iter().any(|e| matches!(e, Ev::Handshake { .. })));
     t.process(&tcp(3, C, SV, A, 1001, 5001, b""), &mut h);
     assert_eq!(
-        h.log.iter().filter(|e| matches!(e, Ev::Handshake { .. })).count(),
+        h.log
+            .iter()
+            .filter(|e| matches!(e, Ev::Handshake { .. }))
+            .count(),
         1
     );
     // The handshake event comes after L4InConn of the completing packet.
@@ -530,7 +536,8 @@ fn different_vlans_are_different_connections() {
         [1, 0],
         "its first packet came from 10.0.0.9"
     );
-    let Some(Ev::Term { tuple, .. }) = h.log.iter().find(|e| matches!(e, Ev::Term { id: 2, .. })) else {
+    let Some(Ev::Term { tuple, .. }) = h.log.iter().find(|e| matches!(e, Ev::Term { id: 2, .. }))
+    else {
         panic!()
     };
     assert_eq!(tuple.vlans.as_slice(), &[20]);
@@ -572,7 +579,10 @@ fn out_of_order_segments_wait_and_retransmissions_are_not_redelivered() {
             _ => None,
         })
         .collect();
-    assert_eq!(streams, vec![(b"abc".to_vec(), false), (b"def".to_vec(), true)]);
+    assert_eq!(
+        streams,
+        vec![(b"abc".to_vec(), false), (b"def".to_vec(), true)]
+    );
     let in_conn = h
         .log
         .iter()
@@ -629,7 +639,11 @@ fn empty_interest_drops_state_and_ignores_the_key() {
     assert_eq!(t.stats().rejected, 1);
     assert_eq!(t.stats().packets_ignored, 1);
     t.process(&udp(90_000, "10.0.0.1:1", "10.0.0.9:53", b"c"), &mut h);
-    assert_eq!(h.firsts().len(), 2, "ignored until 60 s after its last packet");
+    assert_eq!(
+        h.firsts().len(),
+        2,
+        "ignored until 60 s after its last packet"
+    );
     t.drain(&mut h);
     assert!(h.terms().is_empty());
 }
@@ -750,7 +764,10 @@ impl ConnHandler for Fuzz {
     }
     fn terminated(&mut self, conn: Conn<u64>, _reason: EndReason) {
         let id = conn.id();
-        assert!(self.live.remove(&id), "terminated twice or after a drop: {id}");
+        assert!(
+            self.live.remove(&id),
+            "terminated twice or after a drop: {id}"
+        );
         assert!(self.last[&id].contains(Interest::TERMINATED));
         assert!(conn.interest().contains(Interest::TERMINATED));
         assert!(self.terminated.insert(id));
