@@ -26,7 +26,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct LogArgs {
-    /// Directory for the logs (created if missing): conn.jsonl, stats.json.
+    /// Directory for the logs (created if missing): conn.jsonl, and stats.json (totals and per core).
     #[arg(long, default_value = "weir-logs")]
     out: PathBuf,
     /// Worker threads; packets are dispatched by a symmetric RSS hash (overrides the config file).
