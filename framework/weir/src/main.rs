@@ -85,9 +85,10 @@ fn log(args: LogArgs) -> Result<()> {
     w.flush()
         .with_context(|| format!("{}: cannot write", path.display()))?;
     let stats_path = args.out.join("stats.json");
+    let stats_json = serde_json::json!({ "total": &report.stats, "per_core": &report.per_core });
     std::fs::write(
         &stats_path,
-        serde_json::to_string_pretty(&report.stats)? + "\n",
+        serde_json::to_string_pretty(&stats_json)? + "\n",
     )
     .with_context(|| format!("{}: cannot write", stats_path.display()))?;
     summary(&report, records.len(), &path);
