@@ -15,6 +15,18 @@
 //!    by id and then forgotten by the parser.
 //!
 //! Parsers never see a DPDK mbuf: everything here runs in plain `cargo test`.
+//!
+//! **Conventions.** Each module has a `Limits` struct (`Default` = the
+//! documented defaults) and a `stats()` with counters such as
+//! `abandoned_oversize` and `malformed`; each publishes `pub const FIELDS`.
+//! [`all_fields`] gathers them with the packet-level fields, and
+//! [`registry`] dispatches over every parser ([`registry::AnyParser`]) and
+//! picks a connection's protocol ([`registry::Prober`]).
+//!
+//! **Cost.** Per segment a parser does work linear in the segment (record /
+//! message framing) plus, once per session, the hello parsing and
+//! fingerprints (TLS), or per Initial packet an HKDF key derivation (cached
+//! per DCID) and one AES-GCM open (QUIC).
 #![forbid(unsafe_code)]
 
 pub use weir_conntrack::{Direction, Timestamp, Transition};
@@ -150,3 +162,14 @@ pub struct FieldDef {
     /// One line for `weir filter explain` and the docs.
     pub doc: &'static str,
 }
+
+pub mod http;
+
+pub mod quic;
+pub mod tls;
+pub mod dns;
+pub mod fields;
+pub mod registry;
+
+pub use fields::all_fields;
+pub mod ssh;
