@@ -174,7 +174,7 @@ fn every_end_reason_fires_from_packet_time() {
         cfg.offline.cores = cores;
         cfg.offline.progress = false;
         let (loggers, report) =
-            run_offline(&[pcap.clone()], &cfg, |_| ConnLogger::default()).unwrap();
+            run_offline(std::slice::from_ref(&pcap), &cfg, |_| ConnLogger::default()).unwrap();
         assert!(report.stats.balanced());
         let mut recs: Vec<ConnLogRecord> = loggers.into_iter().flat_map(|l| l.records).collect();
         sort_records(&mut recs);

@@ -155,7 +155,7 @@ fn impaired_trace_gives_the_same_log_on_any_core_count() {
         cfg.offline.cores = cores;
         cfg.offline.progress = false;
         let (loggers, report) =
-            run_offline(&[pcap.clone()], &cfg, |_| ConnLogger::default()).unwrap();
+            run_offline(std::slice::from_ref(&pcap), &cfg, |_| ConnLogger::default()).unwrap();
         assert!(report.stats.balanced());
         assert!(
             report.stats.defrag.completed > 0,

@@ -178,7 +178,7 @@ fn name_compression_protection() {
     let mut long = Vec::new();
     for _ in 0..4 {
         long.push(63);
-        long.extend(std::iter::repeat(b'a').take(63));
+        long.extend(std::iter::repeat_n(b'a', 63));
     }
     long.push(0);
     assert_eq!(read_name(&long, 0), Err(DnsError::NameTooLong));

@@ -158,7 +158,7 @@ impl CryptoStream {
             }
         } else {
             let key = off as u64;
-            let keep = self.pending.get(&key).map_or(true, |old| old.len() < bytes.len());
+            let keep = self.pending.get(&key).is_none_or(|old| old.len() < bytes.len());
             if keep {
                 if let Some(old) = self.pending.insert(key, bytes.to_vec()) {
                     self.pending_bytes -= old.len();

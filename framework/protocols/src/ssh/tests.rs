@@ -20,7 +20,7 @@ fn packet(msg: u8, payload: &[u8]) -> Vec<u8> {
     v.push(padding as u8);
     v.push(msg);
     v.extend_from_slice(payload);
-    v.extend(std::iter::repeat(0xee).take(padding));
+    v.extend(std::iter::repeat_n(0xee, padding));
     v
 }
 

@@ -532,7 +532,7 @@ pub fn probe(seg: &[u8]) -> ProbeResult {
     if b0 & 0x80 != 0 {
         // SSLv2 record header (2 bytes), msg type 1 (CLIENT-HELLO), version 0x0002 or 0x03xx.
         let (Some(&b1), Some(&t), Some(&v0), Some(&v1)) = (seg.get(1), seg.get(2), seg.get(3), seg.get(4)) else {
-            let prefix_ok = seg.get(2).map_or(true, |t| *t == 1) && seg.get(3).map_or(true, |v| *v == 0 || *v == 3);
+            let prefix_ok = seg.get(2).is_none_or(|t| *t == 1) && seg.get(3).is_none_or(|v| *v == 0 || *v == 3);
             return if prefix_ok { ProbeResult::Unsure } else { ProbeResult::NotForUs };
         };
         let len = (usize::from(b0 & 0x7f) << 8) | usize::from(b1);
