@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod l7;
 pub mod offline;
 pub mod pcap;
 pub mod pipeline;

@@ -32,14 +32,17 @@ pub struct ConnLogRecord {
     pub resp_payload_bytes: u64,
     pub history: String,
     pub end: &'static str,
+    /// The L7 protocol identified in the connection (`tls`, `http`, ...), if any.
+    pub l7: Option<&'static str>,
     /// Sort key: first packet time in ns (not serialised).
     #[serde(skip)]
     pub ts_ns: u64,
 }
 
-/// The connection logger as a connection handler: it asks the tracker for
-/// nothing but the termination event, so connections cost only their table
-/// entry and `ConnRecord` counters.
+/// A connection logger without L7: it asks the tracker for nothing but the
+/// termination event, so connections cost only their table entry and
+/// `ConnRecord` counters (`l7` is always null). `weir log` uses
+/// [`crate::log::LogApp`], which adds the L7 logs.
 #[derive(Default)]
 pub struct ConnLogger {
     pub records: Vec<ConnLogRecord>,
@@ -65,12 +68,12 @@ impl ConnHandler for ConnLogger {
     }
 
     fn terminated(&mut self, conn: Conn<()>, reason: EndReason) {
-        self.records.push(record(&conn, reason));
+        self.records.push(record(&conn, reason, None));
     }
 }
 
 /// Builds the log record of a terminated connection.
-pub fn record<S>(conn: &Conn<S>, reason: EndReason) -> ConnLogRecord {
+pub fn record<S>(conn: &Conn<S>, reason: EndReason, l7: Option<&'static str>) -> ConnLogRecord {
     let ft = conn.five_tuple();
     let r = conn.record();
     let (o, p) = (
@@ -94,6 +97,7 @@ pub fn record<S>(conn: &Conn<S>, reason: EndReason) -> ConnLogRecord {
         resp_payload_bytes: r.payload_bytes[p],
         history: r.history.to_string(),
         end: reason.name(),
+        l7,
         ts_ns: r.first_ts.as_nanos(),
     }
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod connlog;
+pub mod log;
 
 pub use weir_conntrack as conntrack;
 pub use weir_runtime as runtime;

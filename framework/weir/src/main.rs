@@ -4,8 +4,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
-use weir::connlog::{sort_records, ConnLogger};
+use weir::connlog::sort_records;
+use weir::log::{sort_sessions, L7Record, LogApp};
 use weir::runtime::{run_offline, Config, RunReport};
+use weir_protocols::registry::Protocol;
 
 #[derive(Parser)]
 #[command(
@@ -20,7 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Log every connection of one or more captures (read in order as one capture).
+    /// Log every connection (conn.jsonl) and every TLS, HTTP, DNS, QUIC and SSH
+    /// session (tls.jsonl, ...) of one or more captures, read in order as one capture.
     Log(LogArgs),
 }
 
@@ -66,14 +69,23 @@ fn log(args: LogArgs) -> Result<()> {
         cfg.offline.progress = false;
     }
     cfg.validate()?;
-    let (loggers, report) = run_offline(&args.inputs, &cfg, |_| ConnLogger::default())?;
+    let (apps, report) = run_offline(&args.inputs, &cfg, |_| LogApp::default())?;
     for w in &report.warnings {
         eprintln!("weir: warning: {w}");
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create directory", args.out.display()))?;
-    let mut records: Vec<_> = loggers.into_iter().flat_map(|l| l.records).collect();
+    let mut records = Vec::new();
+    let mut sessions = Vec::new();
+    for app in apps {
+        records.extend(app.conns);
+        sessions.extend(app.sessions);
+    }
     sort_records(&mut records);
+    sort_sessions(&mut sessions);
+    for p in Protocol::ALL {
+        write_sessions(&args.out, p, sessions.iter().filter(|s| s.protocol == p))?;
+    }
     let path = args.out.join("conn.jsonl");
     let file = std::fs::File::create(&path)
         .with_context(|| format!("{}: cannot create", path.display()))?;
@@ -98,6 +110,25 @@ fn log(args: LogArgs) -> Result<()> {
             stats_path.display()
         );
     }
+    Ok(())
+}
+
+/// Writes `<protocol>.jsonl` (an empty file when the protocol was not seen).
+fn write_sessions<'a>(
+    out: &std::path::Path,
+    p: Protocol,
+    recs: impl Iterator<Item = &'a L7Record>,
+) -> Result<()> {
+    let path = out.join(format!("{}.jsonl", p.name()));
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    for r in recs {
+        serde_json::to_writer(&mut w, &r.fields)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+        .with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use weir::connlog::{record, sort_records, ConnLogRecord, ConnLogger};
+use weir::connlog::{record, sort_records, ConnLogRecord};
 use weir::conntrack::{Conn, ConnHandler, ConnInfo, EndReason, Interest, L4Pdu};
+use weir::log::LogApp;
 use weir::runtime::{run_offline, run_source, CaptureFile, Config};
 use weir::wire::{
     EtherType, EthernetAddress, EthernetFrame, EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr,
@@ -173,10 +174,10 @@ fn every_end_reason_fires_from_packet_time() {
         let mut cfg = Config::default();
         cfg.offline.cores = cores;
         cfg.offline.progress = false;
-        let (loggers, report) =
-            run_offline(std::slice::from_ref(&pcap), &cfg, |_| ConnLogger::default()).unwrap();
+        let (apps, report) =
+            run_offline(std::slice::from_ref(&pcap), &cfg, |_| LogApp::default()).unwrap();
         assert!(report.stats.balanced());
-        let mut recs: Vec<ConnLogRecord> = loggers.into_iter().flat_map(|l| l.records).collect();
+        let mut recs: Vec<ConnLogRecord> = apps.into_iter().flat_map(|a| a.conns).collect();
         sort_records(&mut recs);
 
         let fin = by_port(&recs, 1000);
@@ -247,7 +248,7 @@ impl ConnHandler for Streams {
         c.interest()
     }
     fn terminated(&mut self, c: Conn<()>, reason: EndReason) {
-        self.0.push(record(&c, reason));
+        self.0.push(record(&c, reason, None));
     }
 }
 

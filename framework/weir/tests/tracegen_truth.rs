@@ -6,7 +6,8 @@
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
-use weir::connlog::{ConnLogRecord, ConnLogger};
+use weir::connlog::ConnLogRecord;
+use weir::log::LogApp;
 use weir::runtime::{run_offline, Config};
 
 fn run(cores: usize) -> Vec<ConnLogRecord> {
@@ -14,11 +15,11 @@ fn run(cores: usize) -> Vec<ConnLogRecord> {
     let mut cfg = Config::default();
     cfg.offline.cores = cores;
     cfg.offline.progress = false;
-    let (loggers, report) = run_offline(&[pcap], &cfg, |_| ConnLogger::default()).unwrap();
+    let (loggers, report) = run_offline(&[pcap], &cfg, |_| LogApp::default()).unwrap();
     assert!(report.stats.balanced());
     assert_eq!(report.stats.malformed_total, 0);
     assert_eq!(report.stats.bad_checksums, 0);
-    loggers.into_iter().flat_map(|l| l.records).collect()
+    loggers.into_iter().flat_map(|l| l.conns).collect()
 }
 
 #[test]
@@ -155,17 +156,108 @@ fn impaired_trace_gives_the_same_log_on_any_core_count() {
         cfg.offline.cores = cores;
         cfg.offline.progress = false;
         let (loggers, report) =
-            run_offline(std::slice::from_ref(&pcap), &cfg, |_| ConnLogger::default()).unwrap();
+            run_offline(std::slice::from_ref(&pcap), &cfg, |_| LogApp::default()).unwrap();
         assert!(report.stats.balanced());
         assert!(
             report.stats.defrag.completed > 0,
             "the trace must exercise reassembly"
         );
-        let mut recs: Vec<ConnLogRecord> = loggers.into_iter().flat_map(|l| l.records).collect();
+        let mut recs: Vec<ConnLogRecord> = loggers.into_iter().flat_map(|l| l.conns).collect();
         weir::connlog::sort_records(&mut recs);
         logs.push(recs);
     }
     assert!(logs[0].len() > 300);
     assert_eq!(logs[0], logs[1]);
     assert_eq!(logs[0], logs[2]);
+}
+
+/// The L7 side of `weir log` against the generator's truth: each flow's
+/// discovered protocol follows from its kind, and the multisets of TLS and
+/// QUIC SNIs, HTTP hosts, DNS query names and SSH banners in the logs equal
+/// those the generator put on the wire.
+#[test]
+fn l7_logs_match_generator_truth() {
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces/data/default.pcap");
+    let truth_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces/data/default.truth.jsonl");
+    let truth: Vec<Value> = std::fs::read_to_string(truth_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut cfg = Config::default();
+    cfg.offline.progress = false;
+    let (apps, _) = run_offline(&[pcap], &cfg, |_| LogApp::default()).unwrap();
+    let (mut conns, mut sessions) = (Vec::new(), Vec::new());
+    for a in apps {
+        conns.extend(a.conns);
+        sessions.extend(a.sessions);
+    }
+    let l7_by_flow: HashMap<(String, u16, u64), Option<&str>> = conns
+        .iter()
+        .map(|r| ((r.orig_h.clone(), r.orig_p, r.ts_ns), r.l7))
+        .collect();
+    let mut want: HashMap<&str, Vec<String>> = HashMap::new();
+    for t in &truth {
+        let kind = t["kind"].as_str().unwrap();
+        let expected = match kind {
+            "tls12" | "tls13" | "video" => Some("tls"),
+            "http" => Some("http"),
+            "dns_udp" | "dns_tcp" => Some("dns"),
+            "quic" => Some("quic"),
+            "ssh" => Some("ssh"),
+            // SYN scans carry no payload; OpenVPN, bulk, plain UDP and idle flows are no protocol weir parses.
+            _ => None,
+        };
+        let key = (
+            t["client"].as_str().unwrap().to_string(),
+            t["client_port"].as_u64().unwrap() as u16,
+            t["start_ns"].as_u64().unwrap(),
+        );
+        assert_eq!(l7_by_flow[&key], expected, "flow {} ({kind})", t["id"]);
+        let strs = |k: &str| -> Vec<String> {
+            match &t[k] {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+                _ => vec![],
+            }
+        };
+        let proto = if kind == "quic" {
+            "quic.sni"
+        } else {
+            "tls.sni"
+        };
+        want.entry(proto).or_default().extend(strs("sni"));
+        want.entry("http.host").or_default().extend(strs("hosts"));
+        want.entry("dns.qname").or_default().extend(strs("qnames"));
+        want.entry("ssh").or_default().extend(strs("ssh_client"));
+        want.entry("ssh").or_default().extend(strs("ssh_server"));
+    }
+    let mut got: HashMap<&str, Vec<String>> = HashMap::new();
+    for s in &sessions {
+        let f = &s.fields;
+        let text = |k: &str| f[k].as_str().map(String::from);
+        let (what, vals): (&str, Vec<Option<String>>) = match s.protocol.name() {
+            "tls" => ("tls.sni", vec![text("sni")]),
+            "quic" => ("quic.sni", vec![text("sni")]),
+            "http" => ("http.host", vec![text("host")]),
+            "dns" => ("dns.qname", vec![text("qname")]),
+            "ssh" => ("ssh", vec![text("client_version"), text("server_version")]),
+            other => panic!("unexpected protocol {other}"),
+        };
+        got.entry(what)
+            .or_default()
+            .extend(vals.into_iter().flatten());
+    }
+    for what in ["tls.sni", "quic.sni", "http.host", "dns.qname", "ssh"] {
+        let mut w = want.remove(what).unwrap_or_default();
+        let mut g = got.remove(what).unwrap_or_default();
+        w.sort();
+        g.sort();
+        assert!(!w.is_empty(), "the bundled trace has no {what}");
+        assert_eq!(g, w, "{what}");
+    }
 }

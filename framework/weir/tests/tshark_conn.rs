@@ -27,7 +27,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use weir::connlog::{sort_records, ConnLogRecord, ConnLogger};
+use weir::connlog::{sort_records, ConnLogRecord};
+use weir::log::LogApp;
 use weir::runtime::{run_offline, Config};
 
 /// (capture, a substring of the difference it excuses, why).
@@ -155,8 +156,7 @@ fn run(pcap: &Path, cores: usize) -> Vec<ConnLogRecord> {
     let mut cfg = Config::default();
     cfg.offline.cores = cores;
     cfg.offline.progress = false;
-    let (loggers, report) =
-        run_offline(&[pcap.to_path_buf()], &cfg, |_| ConnLogger::default()).unwrap();
+    let (apps, report) = run_offline(&[pcap.to_path_buf()], &cfg, |_| LogApp::default()).unwrap();
     assert!(
         report.warnings.is_empty(),
         "{}: {:?}",
@@ -169,7 +169,7 @@ fn run(pcap: &Path, cores: usize) -> Vec<ConnLogRecord> {
         pcap.display(),
         report.stats
     );
-    let mut v: Vec<_> = loggers.into_iter().flat_map(|l| l.records).collect();
+    let mut v: Vec<_> = apps.into_iter().flat_map(|a| a.conns).collect();
     sort_records(&mut v);
     v
 }

@@ -1,0 +1,221 @@
+//! The `weir log` application: `conn.jsonl` plus one log per L7 protocol
+//! (`tls.jsonl`, `http.jsonl`, `dns.jsonl`, `quic.jsonl`, `ssh.jsonl`).
+//!
+//! Each L7 record carries `ts` (packet time at which the session was
+//! complete: for DNS the query time when there was a query), the
+//! connection's `orig_h, orig_p, resp_h, resp_p, proto` (originator =
+//! client), and the protocol's keys:
+//!
+//! - tls: `version, client_version, sni, alpn, cipher, client_ciphers, ja3, ja3s, ja4, cert_subjects, cert_issuers`
+//! - http: `method, host, uri, version, user_agent, status, status_msg, req_body_len, resp_body_len, content_type, trans_depth`
+//! - dns: `transport, id, qname, qtype, rcode, answers, ttls, rtt` (`rcode` is
+//!   null without a response; `rtt`, in seconds, is null unless both the query
+//!   and the response were seen)
+//! - quic: `version` (name, e.g. `v1`), `sni, alpn, dcid, scid`
+//! - ssh: `client_version, server_version, client_kex, server_kex`
+//!
+//! Cost: every connection is reassembled until its protocol is known; then
+//! only while its parser can still produce something the logs use (for TLS,
+//! QUIC and SSH, until the handshake's headers are parsed).
+
+use crate::connlog::{record, ConnLogRecord};
+use serde_json::{Map, Value};
+use weir_conntrack::{
+    Conn, ConnHandler, ConnInfo, EndReason, FiveTuple, Interest, L4Pdu, L4Proto, Timestamp,
+};
+use weir_protocols::registry::{AnySession, Protocol};
+use weir_protocols::{SegmentMeta, Transport};
+use weir_runtime::l7::{L7Conn, L7Event};
+
+/// One line of an L7 log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L7Record {
+    pub protocol: Protocol,
+    pub ts_ns: u64,
+    pub fields: Map<String, Value>,
+}
+
+/// The connection and L7 logger behind `weir log`.
+#[derive(Default)]
+pub struct LogApp {
+    pub conns: Vec<ConnLogRecord>,
+    pub sessions: Vec<L7Record>,
+}
+
+/// Per-connection state: the L7 driver and whether the logs need more of the stream.
+pub struct LogConn {
+    l7: L7Conn,
+    headers_done: bool,
+}
+
+fn transport(ft: &FiveTuple) -> Transport {
+    match ft.proto {
+        L4Proto::Tcp => Transport::Tcp,
+        L4Proto::Udp => Transport::Udp,
+    }
+}
+
+const KEYS_TLS: &[&str] = &[
+    "version",
+    "client_version",
+    "sni",
+    "alpn",
+    "cipher",
+    "client_ciphers",
+    "ja3",
+    "ja3s",
+    "ja4",
+    "cert_subjects",
+    "cert_issuers",
+];
+const KEYS_HTTP: &[&str] = &[
+    "method",
+    "host",
+    "uri",
+    "version",
+    "user_agent",
+    "status",
+    "status_msg",
+    "req_body_len",
+    "resp_body_len",
+    "content_type",
+    "trans_depth",
+];
+const KEYS_DNS: &[&str] = &[
+    "transport",
+    "id",
+    "qname",
+    "qtype",
+    "rcode",
+    "answers",
+    "ttls",
+];
+const KEYS_QUIC: &[&str] = &["sni", "alpn", "dcid", "scid"];
+const KEYS_SSH: &[&str] = &[
+    "client_version",
+    "server_version",
+    "client_kex",
+    "server_kex",
+];
+
+/// Builds the log record of a completed session.
+pub fn session_record(ft: &FiveTuple, ts: Timestamp, s: &AnySession) -> L7Record {
+    let (protocol, value, keys) = match s {
+        AnySession::Tls(x) => (Protocol::Tls, serde_json::to_value(x), KEYS_TLS),
+        AnySession::Http(x) => (Protocol::Http, serde_json::to_value(x), KEYS_HTTP),
+        AnySession::Dns(x) => (Protocol::Dns, serde_json::to_value(x), KEYS_DNS),
+        AnySession::Quic(x) => (Protocol::Quic, serde_json::to_value(x), KEYS_QUIC),
+        AnySession::Ssh(x) => (Protocol::Ssh, serde_json::to_value(x), KEYS_SSH),
+    };
+    let value = value.unwrap_or(Value::Null);
+    let ts = match s {
+        AnySession::Dns(d) => d.query_ts.or(d.response_ts).unwrap_or(ts),
+        _ => ts,
+    };
+    let mut fields = Map::new();
+    fields.insert("ts".into(), Value::from(ts.as_secs_f64()));
+    fields.insert("orig_h".into(), Value::from(ft.orig.ip().to_string()));
+    fields.insert("orig_p".into(), Value::from(ft.orig.port()));
+    fields.insert("resp_h".into(), Value::from(ft.resp.ip().to_string()));
+    fields.insert("resp_p".into(), Value::from(ft.resp.port()));
+    fields.insert("proto".into(), Value::from(ft.proto.name()));
+    if let AnySession::Quic(q) = s {
+        fields.insert("version".into(), Value::from(q.version_name.clone()));
+    }
+    for k in keys {
+        fields.insert((*k).into(), value.get(*k).cloned().unwrap_or(Value::Null));
+    }
+    if let AnySession::Dns(d) = s {
+        let rtt = match (d.query_ts, d.response_ts) {
+            (Some(q), Some(r)) => Value::from(r.saturating_since(q) as f64 / 1e9),
+            _ => Value::Null,
+        };
+        fields.insert("rtt".into(), rtt);
+    }
+    L7Record {
+        protocol,
+        ts_ns: ts.as_nanos(),
+        fields,
+    }
+}
+
+impl LogApp {
+    /// Feeds one stream segment (or, with `seg = None`, ends the connection).
+    fn drive(&mut self, conn: &mut Conn<LogConn>, seg: Option<&L4Pdu<'_>>) {
+        let ft = *conn.five_tuple();
+        let sessions = &mut self.sessions;
+        let mut headers_done = false;
+        let mut f = |e: L7Event<'_>| match e {
+            L7Event::EndSession(s, m) => sessions.push(session_record(&ft, m.ts, &s)),
+            L7Event::EndHeaders(..) => headers_done = true,
+            _ => {}
+        };
+        match seg {
+            Some(pdu) => {
+                let meta = SegmentMeta {
+                    dir: pdu.dir,
+                    ts: pdu.ts,
+                    transport: transport(&ft),
+                    orig_port: ft.orig.port(),
+                    resp_port: ft.resp.port(),
+                };
+                conn.state.l7.on_segment(pdu.payload, &meta, &mut f);
+            }
+            None => conn.state.l7.on_end(&mut f),
+        }
+        conn.state.headers_done |= headers_done;
+    }
+
+    /// What the tracker must still deliver for this connection.
+    fn interest(conn: &Conn<LogConn>) -> Interest {
+        let single_session = matches!(
+            conn.state.l7.protocol(),
+            Some(Protocol::Tls | Protocol::Quic | Protocol::Ssh)
+        );
+        if !conn.state.l7.wants_data() || (single_session && conn.state.headers_done) {
+            Interest::TERMINATED
+        } else {
+            Interest::TERMINATED | Interest::STREAM
+        }
+    }
+}
+
+impl ConnHandler for LogApp {
+    type State = LogConn;
+
+    fn first_packet(&mut self, conn: &ConnInfo, _pdu: &L4Pdu<'_>) -> Option<(LogConn, Interest)> {
+        let ft = &conn.tuple;
+        let l7 = L7Conn::new(transport(ft), ft.orig.port(), ft.resp.port());
+        Some((
+            LogConn {
+                l7,
+                headers_done: false,
+            },
+            Interest::TERMINATED | Interest::STREAM,
+        ))
+    }
+
+    fn in_conn(&mut self, conn: &mut Conn<LogConn>, _pdu: &L4Pdu<'_>) -> Interest {
+        conn.interest()
+    }
+
+    fn end_handshake(&mut self, conn: &mut Conn<LogConn>) -> Interest {
+        conn.interest()
+    }
+
+    fn in_stream(&mut self, conn: &mut Conn<LogConn>, pdu: &L4Pdu<'_>) -> Interest {
+        self.drive(conn, Some(pdu));
+        Self::interest(conn)
+    }
+
+    fn terminated(&mut self, mut conn: Conn<LogConn>, reason: EndReason) {
+        self.drive(&mut conn, None);
+        let l7 = conn.state.l7.protocol().map(|p| p.name());
+        self.conns.push(record(&conn, reason, l7));
+    }
+}
+
+/// Sorts L7 records by time, then connection, then content, so logs do not depend on the core count.
+pub fn sort_sessions(v: &mut [L7Record]) {
+    v.sort_by_cached_key(|r| (r.ts_ns, Value::Object(r.fields.clone()).to_string()));
+}
