@@ -385,7 +385,7 @@ where
             return Err(RunError::WorkerPanicked);
         }
         defrag.expire(u64::MAX);
-        reader_stats.defrag.add(defrag.stats());
+        reader_stats.defrag.merge(defrag.stats());
         let mut total = reader_stats;
         for s in &per_core {
             total.merge(s);

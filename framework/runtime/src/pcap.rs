@@ -25,22 +25,6 @@ use weir_wire::LinkType;
 const INITIAL_BUF: usize = 1 << 20;
 const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
 
-/// Maps a pcap/pcapng link-type number to the link layers weir decodes.
-pub fn link_type_from_number(n: u32) -> Option<LinkType> {
-    Some(match n {
-        0 => LinkType::Null,
-        1 => LinkType::Ethernet,
-        // DLT_RAW is 12 or 14 on some BSDs; LINKTYPE_RAW is 101.
-        12 | 14 | 101 => LinkType::RawIp,
-        108 => LinkType::Loop,
-        113 => LinkType::LinuxSll,
-        228 => LinkType::Ipv4,
-        229 => LinkType::Ipv6,
-        276 => LinkType::LinuxSll2,
-        _ => return None,
-    })
-}
-
 enum Format {
     Pcap {
         parser: PcapParser,
@@ -144,7 +128,7 @@ impl CaptureFile {
                             Ok((rem, parser)) => {
                                 let h = parser.header();
                                 let dl = u32::from(h.datalink);
-                                let Some(link) = link_type_from_number(dl) else {
+                                let Some(link) = LinkType::from_linktype(dl) else {
                                     return Err(err(
                                         Some(20),
                                         SourceErrorKind::UnsupportedLinkType(dl),
@@ -379,7 +363,7 @@ impl CaptureFile {
                                     );
                                 };
                                 let dl = u32::from(idb.linktype);
-                                let Some(link) = link_type_from_number(dl) else {
+                                let Some(link) = LinkType::from_linktype(dl) else {
                                     return Err(
                                         self.error(SourceErrorKind::UnsupportedLinkType(dl))
                                     );

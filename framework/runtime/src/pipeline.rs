@@ -213,7 +213,7 @@ impl<H: ConnHandler> Pipeline<H> {
     pub fn finish(mut self) -> (H, Stats) {
         self.table.drain(&mut self.handler);
         self.stats.conn = self.table.stats().clone();
-        self.stats.defrag.add(self.defrag.stats());
+        self.stats.defrag.merge(self.defrag.stats());
         (self.handler, self.stats)
     }
 }

@@ -47,34 +47,8 @@ pub struct Stats {
     pub udp: u64,
     pub bad_checksums: u64,
     pub truncated: u64,
-    pub defrag: DefragCounters,
+    pub defrag: DefragStats,
     pub conn: ConnStats,
-}
-
-/// `weir_wire::DefragStats`, serialisable.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct DefragCounters {
-    pub fragments: u64,
-    pub completed: u64,
-    pub overlaps: u64,
-    pub duplicates: u64,
-    pub oversized: u64,
-    pub timeouts: u64,
-    pub table_full: u64,
-    pub too_many_fragments: u64,
-}
-
-impl DefragCounters {
-    pub fn add(&mut self, s: &DefragStats) {
-        self.fragments += s.fragments;
-        self.completed += s.completed;
-        self.overlaps += s.overlaps;
-        self.duplicates += s.duplicates;
-        self.oversized += s.oversized;
-        self.timeouts += s.timeouts;
-        self.table_full += s.table_full;
-        self.too_many_fragments += s.too_many_fragments;
-    }
 }
 
 impl Stats {
@@ -95,17 +69,7 @@ impl Stats {
         self.udp += o.udp;
         self.bad_checksums += o.bad_checksums;
         self.truncated += o.truncated;
-        let d = &o.defrag;
-        self.defrag.add(&DefragStats {
-            fragments: d.fragments,
-            completed: d.completed,
-            overlaps: d.overlaps,
-            duplicates: d.duplicates,
-            oversized: d.oversized,
-            timeouts: d.timeouts,
-            table_full: d.table_full,
-            too_many_fragments: d.too_many_fragments,
-        });
+        self.defrag.merge(&o.defrag);
         self.conn.merge(&o.conn);
     }
 

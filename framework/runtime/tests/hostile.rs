@@ -35,16 +35,7 @@ impl ConnHandler for Everything {
     }
 }
 
-const LINKS: [LinkType; 8] = [
-    LinkType::Ethernet,
-    LinkType::RawIp,
-    LinkType::Ipv4,
-    LinkType::Ipv6,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Null,
-    LinkType::Loop,
-];
+const LINKS: [LinkType; 8] = LinkType::ALL;
 
 /// An Ethernet/IPv4/TCP SYN with a payload, to mutate.
 fn seed_frame(sport: u16, flags: u8, seq: u32, payload: &[u8]) -> Vec<u8> {

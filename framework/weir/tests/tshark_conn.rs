@@ -25,8 +25,10 @@
 //!
 //! The test skips, saying why, when `../shared` is absent.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use weir::connlog::{sort_records, ConnLogRecord};
 use weir::log::LogApp;
 use weir::runtime::{run_offline, Config};
@@ -41,11 +43,6 @@ const DELIBERATE: &[(&str, &str, &str)] = &[(
 
 /// End reasons that may separate two weir pieces of one tshark conversation.
 const TIMER_ENDS: &[&str] = &["establish_timeout", "inactivity_timeout", "fin", "rst"];
-
-fn real_traces() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/real");
-    p.is_dir().then_some(p)
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Truth {
@@ -176,17 +173,9 @@ fn run(pcap: &Path, cores: usize) -> Vec<ConnLogRecord> {
 
 #[test]
 fn conn_counts_match_tshark_conversations() {
-    let Some(dir) = real_traces() else {
-        eprintln!("skipping: ../shared/traces/real is absent (a fresh clone has no shared traces)");
+    let Some((dir, pcaps)) = common::real_captures() else {
         return;
     };
-    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-        .collect();
-    pcaps.sort();
-    assert!(!pcaps.is_empty());
     let mut failures = Vec::new();
     let (mut compared, mut deliberate_hits, mut splits, mut syn_ack_first) =
         (0usize, 0usize, 0usize, 0usize);

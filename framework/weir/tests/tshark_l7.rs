@@ -8,8 +8,10 @@
 //! Differences are named in `KNOWN` (capture, log, reason); a listed entry
 //! that no longer differs fails the test. Skips when `../shared` is absent.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use weir::log::{sort_sessions, LogApp};
 use weir::runtime::{run_offline, Config};
 use weir_protocols::registry::Protocol;
@@ -40,11 +42,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
 /// other protocols and its DNS truth leaves them out, so they are left out
 /// of the comparison.
 const NOT_DNS_PORTS: [u64; 3] = [5353, 5355, 137];
-
-fn real_traces() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces/real");
-    p.is_dir().then_some(p)
-}
 
 fn tsv(dir: &Path, capture: &str, kind: &str) -> Vec<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(dir.join("truth").join(format!("{capture}.{kind}.tsv")))
@@ -102,16 +99,9 @@ fn s(v: &serde_json::Value) -> String {
 
 #[test]
 fn l7_logs_match_tshark() {
-    let Some(dir) = real_traces() else {
-        eprintln!("skipping: ../shared/traces/real is absent (a fresh clone has no shared traces)");
+    let Some((dir, pcaps)) = common::real_captures() else {
         return;
     };
-    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-        .collect();
-    pcaps.sort();
     let mut failures = Vec::new();
     let mut compared: BTreeMap<&str, usize> = BTreeMap::new();
     let mut known_used = vec![false; KNOWN.len()];

@@ -94,7 +94,7 @@ pub enum DefragOutcome {
 }
 
 /// Counters of a [`Defragmenter`].
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DefragStats {
     /// Fragments pushed.
     pub fragments: u64,
@@ -106,6 +106,31 @@ pub struct DefragStats {
     pub timeouts: u64,
     pub table_full: u64,
     pub too_many_fragments: u64,
+}
+
+impl DefragStats {
+    /// Adds another defragmenter's counters (e.g. another core's) into these.
+    pub fn merge(&mut self, o: &DefragStats) {
+        // Destructuring makes adding a counter without merging it a compile error.
+        let DefragStats {
+            fragments,
+            completed,
+            overlaps,
+            duplicates,
+            oversized,
+            timeouts,
+            table_full,
+            too_many_fragments,
+        } = o;
+        self.fragments += fragments;
+        self.completed += completed;
+        self.overlaps += overlaps;
+        self.duplicates += duplicates;
+        self.oversized += oversized;
+        self.timeouts += timeouts;
+        self.table_full += table_full;
+        self.too_many_fragments += too_many_fragments;
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
