@@ -157,7 +157,7 @@ impl Config {
         };
         self.conntrack
             .validate()
-            .map_err(|e| invalid(format!("[conntrack] {e}")))?;
+            .map_err(|e| invalid(e.to_string()))?;
         let d = &self.defrag;
         if d.max_datagrams == 0
             || d.max_fragments == 0
