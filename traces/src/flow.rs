@@ -11,7 +11,7 @@ use crate::dist::{self, Sizes, Zipf};
 use crate::mix::{self, FlowKind, Impairments, Mix, Prefix4, Prefix6};
 use crate::names;
 use crate::proto::{dns, http, openvpn, quic, ssh, tls, Lazy, Msg};
-use crate::transport::{self, Pkt, TcpEnd, Timing};
+use crate::transport::{self, Pkt, TcpEnd, Timing, L4};
 use crate::truth::{DirStats, DnsOutcome, DnsQuery, End, FlowTruth, L4Proto};
 use crate::wire::{self, Dir, Endpoints, IpOpts};
 use crate::Packet;
@@ -201,7 +201,7 @@ fn random_exchange(rng: &mut impl Rng, msgs: &mut Vec<Msg>, size: u64, rounds: u
         let up = rng.gen_range(20..400);
         msgs.push(Msg::new(Dir::ToServer, crate::proto::random_vec(rng, up)).after(rng.gen_range(0..50_000_000)));
         let down = (size / rounds).max(1) as usize;
-        msgs.push(Msg::new(Dir::ToClient, crate::proto::random_vec(rng, down)));
+        msgs.push(crate::proto::random_msg(rng, Dir::ToClient, down));
     }
 }
 
@@ -211,8 +211,57 @@ enum Carrier {
     Syn,
 }
 
+/// One frame of a flow: its bytes, or (unfragmented TCP) what it takes to build them.
+#[derive(Debug)]
+pub struct Pending {
+    /// Capture timestamp.
+    pub ts_ns: u64,
+    frame: PendingFrame,
+}
+
+#[derive(Debug)]
+enum PendingFrame {
+    Ready(Vec<u8>),
+    Deferred { dir: Dir, proto: u8, ident: u32, ttl: u8, l4: L4 },
+}
+
+/// A flow's frames in time order, with what it takes to build the deferred ones.
+#[derive(Debug)]
+pub struct FlowFrames {
+    /// The flow's endpoints.
+    pub ep: Endpoints,
+    /// The flow's messages (payload source of deferred TCP segments).
+    pub msgs: Vec<Msg>,
+    /// The frames, sorted by time.
+    pub frames: Vec<Pending>,
+}
+
+impl FlowFrames {
+    /// The packet of frame `p` (one of `self.frames`).
+    pub fn packet(&self, p: Pending) -> Packet {
+        let data = match p.frame {
+            PendingFrame::Ready(d) => d,
+            PendingFrame::Deferred { dir, proto, ident, ttl, l4 } => {
+                let l4 = l4.build(&self.ep, dir, &self.msgs);
+                let mut data = Vec::new();
+                wire::frames(&self.ep, dir, proto, l4, &IpOpts { ident, ttl, fragment: None }, |f| data = f);
+                data
+            }
+        };
+        Packet { ts_ns: p.ts_ns, data }
+    }
+}
+
 /// Build one flow's packets (sorted by time) and its ground truth.
 pub fn build(plan: &Plan, spec: &FlowSpec, rng: &mut ChaCha8Rng) -> (Vec<Packet>, FlowTruth) {
+    let (mut f, truth) = build_deferred(plan, spec, rng);
+    let frames = std::mem::take(&mut f.frames);
+    (frames.into_iter().map(|p| f.packet(p)).collect(), truth)
+}
+
+/// Like [`build`], but unfragmented TCP frames are only built by [`FlowFrames::packet`],
+/// so a long flow holds little memory until its packets are due. Same bytes as `build`.
+pub fn build_deferred(plan: &Plan, spec: &FlowSpec, rng: &mut ChaCha8Rng) -> (FlowFrames, FlowTruth) {
     let mix = &plan.mix;
     let mut truth = empty_truth(spec);
     let size = spec.size.min(MAX_FLOW_BYTES);
@@ -257,7 +306,8 @@ pub fn build(plan: &Plan, spec: &FlowSpec, rng: &mut ChaCha8Rng) -> (Vec<Packet>
                 let gap = if s == 0 { 0 } else { seg_secs * 1_000_000_000 - rng.gen_range(0..300_000_000) };
                 let up = rng.gen_range(300..600);
                 msgs.push(Msg::new(Dir::ToServer, tls::app_data(rng, up)).after(gap));
-                let bytes = (rate * seg_secs) as f64 * rng.gen_range(0.85..1.15) * mix.size_scale;
+                // Capped like every flow size (keeps message offsets within 32 bits).
+                let bytes = ((rate * seg_secs) as f64 * rng.gen_range(0.85..1.15) * mix.size_scale).min(MAX_FLOW_BYTES as f64);
                 msgs.push(Msg::lazy(Dir::ToClient, Lazy::TlsRecords { plain: bytes as usize, seed: rng.gen() }));
             }
             truth.sni = Some(host);
@@ -399,19 +449,19 @@ pub fn build(plan: &Plan, spec: &FlowSpec, rng: &mut ChaCha8Rng) -> (Vec<Packet>
     let isn = (rng.gen(), rng.gen());
     let pkts = match carrier {
         Carrier::Syn => transport::syn_probe(&spec.ep, spec.start_ns, isn.0),
-        Carrier::Udp => transport::udp(&spec.ep, &timing, &msgs),
+        Carrier::Udp => transport::udp_deferred(&timing, &msgs),
         Carrier::Tcp(end) => {
             truth.end = match end {
                 TcpEnd::Fin { .. } => End::Fin,
                 TcpEnd::Rst { .. } => End::Rst,
                 TcpEnd::Idle => End::None,
             };
-            transport::tcp(&spec.ep, &timing, mss, isn, &msgs, end, rng)
+            transport::tcp_deferred(&timing, mss, isn, &msgs, end, rng)
         }
     };
     let pkts = impair(pkts, &mix.impair, rtt_ns, rng);
-    let out = frame_all(&spec.ep, pkts, &mix.impair, rng, &mut truth);
-    (out, truth)
+    let frames = frame_all(&spec.ep, pkts, &msgs, &mix.impair, rng, &mut truth);
+    (FlowFrames { ep: spec.ep, msgs, frames }, truth)
 }
 
 /// Apply loss, duplication, retransmission and reordering to one flow's datagrams.
@@ -457,12 +507,13 @@ pub fn impair(mut pkts: Vec<Pkt>, im: &Impairments, rtt_ns: u64, rng: &mut impl 
     pkts
 }
 
-fn frame_all(ep: &Endpoints, pkts: Vec<Pkt>, im: &Impairments, rng: &mut impl Rng, truth: &mut FlowTruth) -> Vec<Packet> {
+fn frame_all(ep: &Endpoints, pkts: Vec<Pkt>, msgs: &[Msg], im: &Impairments, rng: &mut impl Rng, truth: &mut FlowTruth) -> Vec<Pending> {
     let mut out = Vec::with_capacity(pkts.len() + 2);
     let mut ident_c: u32 = rng.gen();
     let mut ident_s: u32 = rng.gen();
     for p in pkts {
-        let frag = (im.fragment > 0.0 && p.l4.l4().len() > im.fragment_size && rng.gen_bool(im.fragment))
+        let l4_len = p.l4.len();
+        let frag = (im.fragment > 0.0 && l4_len > im.fragment_size && rng.gen_bool(im.fragment))
             .then_some(im.fragment_size);
         let (ident, ttl, stats) = match p.dir {
             Dir::ToServer => (&mut ident_c, 64, &mut truth.to_server),
@@ -472,11 +523,21 @@ fn frame_all(ep: &Endpoints, pkts: Vec<Pkt>, im: &Impairments, rng: &mut impl Rn
         stats.packets += 1;
         stats.payload += p.payload_len as u64;
         let ts_ns = p.ts_ns;
-        wire::frames(ep, p.dir, p.proto, p.l4, &IpOpts { ident: *ident, ttl, fragment: frag }, |f| {
-            stats.frames += 1;
-            stats.bytes += f.len() as u64;
-            out.push(Packet { ts_ns, data: f });
-        });
+        match (p.l4, frag) {
+            (l4 @ (L4::Tcp(_) | L4::Udp { .. }), None) => {
+                stats.frames += 1;
+                stats.bytes += (ep.l3_overhead() + l4_len) as u64;
+                out.push(Pending { ts_ns, frame: PendingFrame::Deferred { dir: p.dir, proto: p.proto, ident: *ident, ttl, l4 } });
+            }
+            (l4, frag) => {
+                let l4 = l4.build(ep, p.dir, msgs);
+                wire::frames(ep, p.dir, p.proto, l4, &IpOpts { ident: *ident, ttl, fragment: frag }, |f| {
+                    stats.frames += 1;
+                    stats.bytes += f.len() as u64;
+                    out.push(Pending { ts_ns, frame: PendingFrame::Ready(f) });
+                });
+            }
+        }
     }
     if let (Some(first), Some(last)) = (out.first(), out.last()) {
         truth.start_ns = first.ts_ns;

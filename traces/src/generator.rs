@@ -1,8 +1,9 @@
 //! The flow scheduler: flows start by the mix's arrival process; each active flow's
-//! packets are built when it starts; a priority queue keyed by (next packet time, flow id)
+//! schedule is decided when it starts and its frames are built when they are due
+//! (`flow::build_deferred`); a priority queue keyed by (next packet time, flow id)
 //! merges the active flows into one time-ordered stream.
 //!
-//! Memory holds only the active flows' packets. Output depends only on the mix and the
+//! Memory holds only the active flows' messages and schedules. Output depends only on the mix and the
 //! seed: one master ChaCha stream draws every flow's parameters and a per-flow seed.
 
 use std::cmp::Reverse;
@@ -25,8 +26,8 @@ pub const EPOCH_NS: u64 = 1_704_067_200 * 1_000_000_000;
 const CLOSED_RING: usize = 256;
 
 struct Active {
-    /// Remaining packets, last packet first (so `pop` yields the next one).
-    rest: Vec<Packet>,
+    /// Remaining frames (in `frames`), last first (so `pop` yields the next one).
+    rest: flow::FlowFrames,
 }
 
 /// Generates a trace as an iterator of packets in timestamp order.
@@ -101,6 +102,12 @@ impl Generator {
         self.truth.drain(..)
     }
 
+    /// Hand a packet's buffer back once it has been consumed, so later packets reuse
+    /// it instead of allocating (optional; output is the same either way).
+    pub fn recycle(&mut self, data: Vec<u8>) {
+        crate::wire::recycle(data);
+    }
+
     /// Number of flows started so far.
     pub fn flows_started(&self) -> u64 {
         self.next_id
@@ -114,12 +121,16 @@ impl Generator {
                 self.start_flow();
                 continue;
             }
-            let Reverse((_, id, slot)) = self.heap.pop()?;
+            // The flow at the top stays there with its next time (one sift) unless done.
+            let mut top = self.heap.peek_mut()?;
+            let Reverse((_, id, slot)) = *top;
             let active = self.slots[slot].as_mut()?;
-            let pkt = active.rest.pop()?;
-            if let Some(n) = active.rest.last() {
-                self.heap.push(Reverse((n.ts_ns, id, slot)));
+            let pending = active.rest.frames.pop()?;
+            let pkt = active.rest.packet(pending);
+            if let Some(n) = active.rest.frames.last() {
+                *top = Reverse((n.ts_ns, id, slot));
             } else {
+                std::collections::binary_heap::PeekMut::pop(top);
                 self.slots[slot] = None;
                 self.free.push(slot);
             }
@@ -164,7 +175,7 @@ impl Generator {
         }
         let spec = FlowSpec { id, kind, ep, start_ns: start, size, reused_tuple: reused };
         let mut rng = ChaCha8Rng::seed_from_u64(flow_seed);
-        let (mut pkts, truth) = flow::build(&self.plan, &spec, &mut rng);
+        let (mut pkts, truth) = flow::build_deferred(&self.plan, &spec, &mut rng);
         self.adjust_scale(&truth);
         self.ends.push(Reverse(truth.end_ns));
         if kind.is_tcp() && matches!(truth.end, End::Fin | End::Rst) && reuse_p > 0.0 {
@@ -176,11 +187,11 @@ impl Generator {
         if self.record_truth {
             self.truth.push_back(truth);
         }
-        if pkts.is_empty() {
+        if pkts.frames.is_empty() {
             return;
         }
-        pkts.reverse();
-        let first_ts = pkts.last().map_or(start, |p| p.ts_ns);
+        pkts.frames.reverse();
+        let first_ts = pkts.frames.last().map_or(start, |p| p.ts_ns);
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s] = Some(Active { rest: pkts });

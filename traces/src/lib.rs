@@ -128,6 +128,7 @@ fn write_named<P: Write, T: Write>(
         s.packets += 1;
         s.bytes += p.data.len() as u64;
         w.write_packet(p.ts_ns, &p.data).map_err(perr)?;
+        g.recycle(p.data);
         flush_truth(&mut g, &mut truth).map_err(terr)?;
     }
     flush_truth(&mut g, &mut truth).map_err(terr)?;

@@ -91,6 +91,7 @@ fn run() -> Result<()> {
         while let Some(p) = g.next_packet() {
             packets += 1;
             bytes += p.data.len() as u64;
+            g.recycle(p.data);
         }
         (g.flows_started(), packets, bytes)
     } else {

@@ -24,14 +24,81 @@ pub struct Pkt {
     pub dir: Dir,
     /// IP protocol.
     pub proto: u8,
-    /// L4 header + payload (checksum filled in) after headroom for the frame headers.
-    pub l4: wire::L4Buf,
+    /// L4 header + payload, built or still to be built.
+    pub l4: L4,
     /// L4 payload length.
     pub payload_len: usize,
     /// Must not be dropped by the loss impairment (handshake or truth-relevant data).
     pub key: bool,
     /// TCP segment carrying data (eligible for retransmission).
     pub tcp_data: bool,
+}
+
+/// An L4 datagram: its bytes, or (TCP) what it takes to produce them later, so that a
+/// flow's segments only occupy memory while they are being emitted.
+#[derive(Debug, Clone)]
+pub enum L4 {
+    /// Header + payload (checksum filled in) after headroom for the frame headers.
+    Built(wire::L4Buf),
+    /// A TCP segment whose payload is a range of one of the flow's messages.
+    Tcp(TcpRecipe),
+    /// A UDP datagram carrying message `msg` (`len` bytes) whole.
+    Udp {
+        /// Message index.
+        msg: usize,
+        /// Payload length.
+        len: usize,
+    },
+}
+
+/// Everything needed to build one TCP segment of a flow.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpRecipe {
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    options: [u8; 12],
+    options_len: u8,
+    /// Message index and byte range of the payload (`start == end` for none); 32 bits
+    /// keep the many queued recipes small (flows are at most 64 MiB).
+    msg: u32,
+    start: u32,
+    end: u32,
+}
+
+impl L4 {
+    /// Length of the L4 datagram (header + payload).
+    pub fn len(&self) -> usize {
+        match self {
+            L4::Built(b) => b.l4().len(),
+            L4::Tcp(r) => 20 + usize::from(r.options_len) + (r.end - r.start) as usize,
+            L4::Udp { len, .. } => 8 + len,
+        }
+    }
+
+    /// Never empty (every datagram has a header); for symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The datagram's bytes for `dir` of `ep`, whose messages are `msgs`.
+    pub fn build(self, ep: &Endpoints, dir: Dir, msgs: &[Msg]) -> wire::L4Buf {
+        match self {
+            L4::Built(b) => b,
+            L4::Tcp(r) => {
+                let options = &r.options[..usize::from(r.options_len)];
+                let seg = TcpSeg { seq: r.seq, ack: r.ack, flags: r.flags, window: r.window, options, payload: &[] };
+                let (start, end) = (r.start as usize, r.end as usize);
+                wire::tcp_datagram_with(ep, dir, &seg, end - start, |out| {
+                    if end > start {
+                        msgs[r.msg as usize].write_range(start, end, out);
+                    }
+                })
+            }
+            L4::Udp { msg, len } => wire::udp_datagram_with(ep, dir, len, |out| msgs[msg].write_range(0, len, out)),
+        }
+    }
 }
 
 /// How a TCP connection ends.
@@ -73,37 +140,37 @@ fn syn_options(mss: u16) -> [u8; 12] {
     [2, 4, m[0], m[1], 1, 3, 3, 7, 1, 1, 4, 2]
 }
 
-struct TcpState<'a> {
-    ep: &'a Endpoints,
+struct TcpState {
     out: Vec<Pkt>,
     snd_c: u32,
     snd_s: u32,
 }
 
-/// Where a segment's payload comes from.
-enum Payload<'a> {
+/// Where a segment's payload comes from: nothing, or bytes `a..b` of message `i`.
+enum Payload {
     None,
-    Range(&'a Msg, usize, usize),
+    Range(usize, usize, usize),
 }
 
-impl TcpState<'_> {
-    fn push(&mut self, ts: u64, dir: Dir, flags: u8, payload: Payload<'_>, options: &[u8], key: bool) {
+impl TcpState {
+    fn push(&mut self, ts: u64, dir: Dir, flags: u8, payload: Payload, options: &[u8], key: bool) {
         let (seq, ack, window) = match dir {
             Dir::ToServer => (self.snd_c, self.snd_s, 502),
             Dir::ToClient => (self.snd_s, self.snd_c, 501),
         };
         let ack = if flags & F::ACK != 0 { ack } else { 0 };
         let window = if flags & F::SYN != 0 { 64_240 } else { window };
-        let plen = match payload {
-            Payload::None => 0,
-            Payload::Range(_, a, b) => b - a,
+        let (msg, start, end) = match payload {
+            Payload::None => (0, 0, 0),
+            Payload::Range(i, a, b) => (i, a, b),
         };
-        let seg = TcpSeg { seq, ack, flags, window, options, payload: &[] };
-        let l4 = wire::tcp_datagram_with(self.ep, dir, &seg, plen, |out| {
-            if let Payload::Range(m, a, b) = payload {
-                m.write_range(a, b, out);
-            }
-        });
+        let plen = end - start;
+        debug_assert!(end <= u32::MAX as usize);
+        debug_assert!(options.len() <= 12 && options.len() % 4 == 0);
+        let mut opts = [0u8; 12];
+        opts[..options.len()].copy_from_slice(options);
+        let (msg, start, end) = (msg as u32, start as u32, end as u32);
+        let l4 = L4::Tcp(TcpRecipe { seq, ack, flags, window, options: opts, options_len: options.len() as u8, msg, start, end });
         let adv = plen as u32 + u32::from(flags & (F::SYN | F::FIN) != 0);
         match dir {
             Dir::ToServer => self.snd_c = self.snd_c.wrapping_add(adv),
@@ -137,16 +204,31 @@ fn flip(d: Dir) -> Dir {
 
 /// A single SYN (scan probe) with only an MSS option.
 pub fn syn_probe(ep: &Endpoints, ts: u64, isn: u32) -> Vec<Pkt> {
-    let mut st = TcpState { ep, out: Vec::with_capacity(1), snd_c: isn, snd_s: 0 };
+    let mut st = TcpState { out: Vec::with_capacity(1), snd_c: isn, snd_s: 0 };
     st.push(ts, Dir::ToServer, F::SYN, Payload::None, &[2, 4, 0x05, 0xb4], true);
-    st.out
+    built(st.out, ep, &[])
+}
+
+/// Build the bytes of every packet of `pkts` now.
+fn built(mut pkts: Vec<Pkt>, ep: &Endpoints, msgs: &[Msg]) -> Vec<Pkt> {
+    for p in &mut pkts {
+        let l4 = std::mem::replace(&mut p.l4, L4::Built(wire::L4Buf { buf: Vec::new(), off: 0 }));
+        p.l4 = L4::Built(l4.build(ep, p.dir, msgs));
+    }
+    pkts
 }
 
 /// A TCP connection: handshake, the messages cut into `mss`-sized segments with ACKs,
 /// then the teardown.
 pub fn tcp(ep: &Endpoints, t: &Timing, mss: usize, isn: (u32, u32), msgs: &[Msg], end: TcpEnd, rng: &mut impl Rng) -> Vec<Pkt> {
+    built(tcp_deferred(t, mss, isn, msgs, end, rng), ep, msgs)
+}
+
+/// Like [`tcp`], but the segments' bytes are left to [`L4::build`] (with the same
+/// messages).
+pub fn tcp_deferred(t: &Timing, mss: usize, isn: (u32, u32), msgs: &[Msg], end: TcpEnd, rng: &mut impl Rng) -> Vec<Pkt> {
     let segs: usize = msgs.iter().map(|m| m.len() / mss + 1).sum();
-    let mut st = TcpState { ep, out: Vec::with_capacity(segs * 3 / 2 + 8), snd_c: isn.0, snd_s: isn.1 };
+    let mut st = TcpState { out: Vec::with_capacity(segs * 3 / 2 + 8), snd_c: isn.0, snd_s: isn.1 };
     let rtt = t.rtt_ns;
     let opts = syn_options(mss as u16);
     let mut clock = t.start_ns;
@@ -166,7 +248,7 @@ pub fn tcp(ep: &Endpoints, t: &Timing, mss: usize, isn: (u32, u32), msgs: &[Msg]
             let (a, b) = (k * mss, ((k + 1) * mss).min(len));
             let last = k + 1 == n;
             let flags = F::ACK | if last { F::PSH } else { 0 };
-            st.push(ts, m.dir, flags, Payload::Range(m, a, b), &[], m.key);
+            st.push(ts, m.dir, flags, Payload::Range(i, a, b), &[], m.key);
             let send_ack = (k % 2 == 1 && !last) || (last && !next_is_reply);
             if send_ack {
                 let ack_ts = ts + reaction(receiver, rtt);
@@ -205,6 +287,12 @@ pub fn tcp(ep: &Endpoints, t: &Timing, mss: usize, isn: (u32, u32), msgs: &[Msg]
 
 /// A UDP exchange: each message is one datagram.
 pub fn udp(ep: &Endpoints, t: &Timing, msgs: &[Msg]) -> Vec<Pkt> {
+    built(udp_deferred(t, msgs), ep, msgs)
+}
+
+/// Like [`udp`], but the datagrams' bytes are left to [`L4::build`] (with the same
+/// messages).
+pub fn udp_deferred(t: &Timing, msgs: &[Msg]) -> Vec<Pkt> {
     let mut out = Vec::with_capacity(msgs.len());
     let mut clock = t.start_ns;
     let mut prev = Dir::ToServer;
@@ -220,7 +308,7 @@ pub fn udp(ep: &Endpoints, t: &Timing, msgs: &[Msg]) -> Vec<Pkt> {
             ts_ns: ts,
             dir: m.dir,
             proto: PROTO_UDP,
-            l4: if m.lazy.is_some() { wire::udp_datagram(ep, m.dir, &m.bytes()) } else { wire::udp_datagram(ep, m.dir, &m.data) },
+            l4: L4::Udp { msg: i, len: m.len() },
             payload_len: m.len(),
             // The first datagram is key so that no flow vanishes from the capture.
             key: m.key || i == 0,
@@ -251,7 +339,8 @@ mod tests {
     }
 
     fn fields(p: &Pkt) -> (u32, u32, u8) {
-        let l = p.l4.l4();
+        let L4::Built(b) = &p.l4 else { panic!("built") };
+        let l = b.l4();
         (u32::from_be_bytes(l[4..8].try_into().unwrap()), u32::from_be_bytes(l[8..12].try_into().unwrap()), l[13])
     }
 

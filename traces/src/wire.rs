@@ -3,7 +3,51 @@
 //!
 //! Builders write whole frames into a fresh `Vec<u8>`; nothing here parses.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
+
+/// Frame buffers at least this large are recycled through a per-thread pool (see
+/// [`recycle`]); smaller ones come from the allocator's fast path anyway.
+const POOL_MIN: usize = 1024;
+/// Capacity given to pooled buffers, so that any recycled buffer fits a full-size frame
+/// (18 + 40 + 60 + 1460 bytes and the 1200-byte QUIC datagrams).
+const POOL_CAP: usize = 1600;
+/// At most this many idle buffers are kept per thread (about 26 MB).
+const POOL_MAX: usize = 16_384;
+
+thread_local! {
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// Scratch space for the Ethernet and IP headers of an unfragmented frame.
+    static HDR: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `cap` bytes, recycled when it is large.
+pub(crate) fn alloc_buf(cap: usize) -> Vec<u8> {
+    if cap < POOL_MIN {
+        return Vec::with_capacity(cap);
+    }
+    let reused = if cap <= POOL_CAP { POOL.with(|p| p.borrow_mut().pop()) } else { None };
+    match reused {
+        Some(mut b) => {
+            b.clear();
+            b
+        }
+        None => Vec::with_capacity(cap.max(POOL_CAP)),
+    }
+}
+
+/// Give a packet's buffer back for reuse by later packets built on this thread
+/// (optional; saves an allocation and a free per large frame).
+pub fn recycle(buf: Vec<u8>) {
+    if buf.capacity() >= POOL_CAP {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_MAX {
+                p.push(buf);
+            }
+        });
+    }
+}
 
 /// Ethertypes and IP protocol numbers used by the builders.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -93,11 +137,24 @@ impl Endpoints {
 /// zero), not folded. Adds 32-bit words at a time: 2^16 = 1 modulo 2^16 - 1, so a
 /// 32-bit word contributes the same as its two halves.
 pub fn sum16(data: &[u8]) -> u64 {
-    let mut sum = 0u64;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        sum += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+    // Little-endian words need no byte swapping per word (cheaper to vectorise); the
+    // folded little-endian sum is the big-endian one byte-swapped (RFC 1071 §2 (B)).
+    let (mut lo, mut hi) = (0u64, 0u64);
+    let mut words = data.chunks_exact(8);
+    for c in &mut words {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        lo += w & 0xffff_ffff;
+        hi += w >> 32;
     }
+    let mut le = lo + hi;
+    let mut chunks = words.remainder().chunks_exact(4);
+    for c in &mut chunks {
+        le += u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    }
+    while le > 0xffff {
+        le = (le & 0xffff) + (le >> 16);
+    }
+    let mut sum = ((le & 0xff) << 8) | (le >> 8);
     let rest = chunks.remainder();
     let mut pairs = rest.chunks_exact(2);
     for c in &mut pairs {
@@ -184,7 +241,7 @@ pub fn tcp_l4_with(
 ) -> L4Buf {
     debug_assert!(seg.options.len() % 4 == 0 && seg.options.len() <= 40);
     let hlen = 20 + seg.options.len();
-    let mut b = Vec::with_capacity(headroom + hlen + payload_len);
+    let mut b = alloc_buf(headroom + hlen + payload_len);
     b.resize(headroom, 0);
     b.extend_from_slice(&sport.to_be_bytes());
     b.extend_from_slice(&dport.to_be_bytes());
@@ -204,14 +261,29 @@ pub fn tcp_l4_with(
 
 /// Build the UDP header + payload (checksum filled in; never zero) after `headroom` bytes.
 pub fn udp_l4(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8], headroom: usize) -> L4Buf {
-    let len = 8 + payload.len();
-    let mut b = Vec::with_capacity(headroom + len);
+    udp_l4_with(src, dst, sport, dport, headroom, payload.len(), |b| b.extend_from_slice(payload))
+}
+
+/// Like [`udp_l4`], but the payload (`payload_len` bytes) is appended by `fill`.
+#[allow(clippy::too_many_arguments)]
+pub fn udp_l4_with(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    headroom: usize,
+    payload_len: usize,
+    fill: impl FnOnce(&mut Vec<u8>),
+) -> L4Buf {
+    let len = 8 + payload_len;
+    let mut b = alloc_buf(headroom + len);
     b.resize(headroom, 0);
     b.extend_from_slice(&sport.to_be_bytes());
     b.extend_from_slice(&dport.to_be_bytes());
     b.extend_from_slice(&(len as u16).to_be_bytes());
     b.extend_from_slice(&[0, 0]);
-    b.extend_from_slice(payload);
+    fill(&mut b);
+    debug_assert_eq!(b.len(), headroom + len);
     let mut c = l4_checksum(src, dst, PROTO_UDP, &b[headroom..]);
     if c == 0 {
         c = 0xffff;
@@ -311,16 +383,24 @@ pub fn frames(ep: &Endpoints, dir: Dir, proto: u8, l4: L4Buf, ip: &IpOpts, mut e
             }
         }
         _ => {
-            let mut hdr = Vec::with_capacity(l4.off);
-            write_headers(&mut hdr, ep, dir, proto, ip, 0, len, None);
             let mut buf = l4.buf;
-            if hdr.len() == l4.off {
-                buf[..l4.off].copy_from_slice(&hdr);
-                emit(buf);
-            } else {
-                hdr.extend_from_slice(&buf[l4.off..]);
-                emit(hdr);
-            }
+            let fits = HDR.with(|h| {
+                let mut hdr = h.borrow_mut();
+                hdr.clear();
+                write_headers(&mut hdr, ep, dir, proto, ip, 0, len, None);
+                let fits = hdr.len() == l4.off;
+                if fits {
+                    buf[..l4.off].copy_from_slice(&hdr);
+                } else {
+                    let mut whole = Vec::with_capacity(hdr.len() + len);
+                    whole.extend_from_slice(&hdr);
+                    whole.extend_from_slice(&buf[l4.off..]);
+                    buf = whole;
+                }
+                fits
+            });
+            debug_assert!(fits, "headroom matches the headers");
+            emit(buf);
         }
     }
 }
@@ -346,6 +426,12 @@ pub fn tcp_datagram_with(ep: &Endpoints, dir: Dir, seg: &TcpSeg<'_>, payload_len
 pub fn udp_datagram(ep: &Endpoints, dir: Dir, payload: &[u8]) -> L4Buf {
     let (src, dst, sp, dp, _, _) = ep.oriented(dir);
     udp_l4(src, dst, sp, dp, payload, ep.l3_overhead())
+}
+
+/// Build the UDP datagram for `dir` whose payload (`payload_len` bytes) `fill` appends.
+pub fn udp_datagram_with(ep: &Endpoints, dir: Dir, payload_len: usize, fill: impl FnOnce(&mut Vec<u8>)) -> L4Buf {
+    let (src, dst, sp, dp, _, _) = ep.oriented(dir);
+    udp_l4_with(src, dst, sp, dp, ep.l3_overhead(), payload_len, fill)
 }
 
 /// Collect [`frames`] into a vector (tests and tools).

@@ -53,7 +53,21 @@ fn fill_counter(seed: u64, offset: usize, out: &mut [u8]) {
         k += 1;
     }
     let mut block = (pos / 8) as u64;
-    let mut chunks = out[k..].chunks_exact_mut(8);
+    // Four independent 8-byte words per step keep the scalar multipliers busy (the
+    // 2-lane SSE2 form the compiler would otherwise pick emulates 64-bit multiplies).
+    let mut quads = out[k..].chunks_exact_mut(32);
+    for q in &mut quads {
+        let x0 = seed.wrapping_add(block.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let x1 = x0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let x2 = x1.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let x3 = x2.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let w = [mix64(x0), mix64(x1), mix64(x2), mix64(x3)];
+        for (c, v) in q.chunks_exact_mut(8).zip(w) {
+            c.copy_from_slice(&v.to_le_bytes());
+        }
+        block += 4;
+    }
+    let mut chunks = quads.into_remainder().chunks_exact_mut(8);
     for chunk in &mut chunks {
         chunk.copy_from_slice(&mix64(seed.wrapping_add(block.wrapping_mul(0x9e37_79b9_7f4a_7c15))).to_le_bytes());
         block += 1;
@@ -212,19 +226,37 @@ pub(crate) fn random_bytes(rng: &mut impl RngCore, out: &mut Vec<u8>, n: usize) 
         rng.fill_bytes(&mut out[pos..]);
         return;
     }
-    out.reserve(n);
     let mut x = rng.next_u64();
     let mut next = || {
         x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        mix64(x)
     };
-    for _ in 0..n / 8 {
-        out.extend_from_slice(&next().to_le_bytes());
+    let pos = out.len();
+    out.resize(pos + n, 0);
+    let mut chunks = out[pos..].chunks_exact_mut(8);
+    for c in &mut chunks {
+        c.copy_from_slice(&next().to_le_bytes());
     }
-    out.extend_from_slice(&next().to_le_bytes()[..n % 8]);
+    let rest = chunks.into_remainder();
+    let k = rest.len();
+    rest.copy_from_slice(&next().to_le_bytes()[..k]);
+}
+
+/// A message of the `n` bytes `random_vec(rng, n)` would make (same draws from `rng`),
+/// produced while segmenting when long: the SplitMix64 stream of [`random_bytes`] seeded
+/// by `x` is the counter stream of [`Lazy::Random`] seeded by `x + γ`.
+pub(crate) fn random_msg(rng: &mut impl RngCore, dir: Dir, n: usize) -> Msg {
+    random_msg_after(rng, dir, Vec::new(), n)
+}
+
+/// `head` followed by what `random_bytes(rng, _, n)` would append, as a message.
+pub(crate) fn random_msg_after(rng: &mut impl RngCore, dir: Dir, mut head: Vec<u8>, n: usize) -> Msg {
+    if n < 64 {
+        random_bytes(rng, &mut head, n);
+        return Msg::new(dir, head);
+    }
+    let x = rng.next_u64();
+    Msg { lazy: Some(Lazy::Random { len: n, seed: x.wrapping_add(0x9e37_79b9_7f4a_7c15) }), ..Msg::new(dir, head) }
 }
 
 /// `n` random bytes.
@@ -252,6 +284,18 @@ mod tests {
         random_bytes(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1), &mut v, 4096);
         let zeros = v.iter().filter(|b| **b == 0).count();
         assert!(zeros < 64, "looks random: {zeros} zero bytes in 4096");
+    }
+
+    #[test]
+    fn random_msg_matches_random_vec() {
+        use rand::SeedableRng;
+        for n in [0, 1, 63, 64, 65, 1000, 1460, 100_003] {
+            let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
+            let mut b = a.clone();
+            let m = random_msg(&mut a, Dir::ToClient, n);
+            assert_eq!(m.bytes(), random_vec(&mut b, n), "n = {n}");
+            assert_eq!(a.next_u64(), b.next_u64(), "same draws, n = {n}");
+        }
     }
 
     #[test]

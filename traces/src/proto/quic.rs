@@ -216,13 +216,13 @@ pub fn conversation(rng: &mut impl Rng, sni: &str, pq: bool, data: usize) -> Vec
     let rounds = (data / 20_000).clamp(1, 24);
     for _ in 0..rounds {
         let n = rng.gen_range(40..300);
-        let req = short_header_random(rng, &sscid, n);
-        msgs.push(Msg::new(Dir::ToServer, req).after(rng.gen_range(0..20_000_000)));
+        let req = short_header_random(rng, Dir::ToServer, &sscid, n);
+        msgs.push(req.after(rng.gen_range(0..20_000_000)));
         let mut left = (data / rounds).max(30);
         while left > 0 {
             let n = left.min(1200);
             left -= n;
-            msgs.push(Msg::new(Dir::ToClient, short_header_random(rng, &cscid, n)));
+            msgs.push(short_header_random(rng, Dir::ToClient, &cscid, n));
         }
     }
     msgs
@@ -243,12 +243,12 @@ fn long_header_random(rng: &mut impl Rng, ty: u8, dcid: &[u8], scid: &[u8], n: u
 }
 
 /// A 1-RTT short-header packet with random protected payload.
-fn short_header_random(rng: &mut impl Rng, dcid: &[u8], n: usize) -> Vec<u8> {
-    let mut p = Vec::with_capacity(n + 9);
+/// (The random payload is produced while the datagram is built.)
+fn short_header_random(rng: &mut impl Rng, dir: Dir, dcid: &[u8], n: usize) -> Msg {
+    let mut p = Vec::with_capacity(1 + dcid.len());
     p.push(0x40 | (rng.gen::<u8>() & 0x3f));
     p.extend_from_slice(dcid);
-    random_bytes(rng, &mut p, n.max(20));
-    p
+    super::random_msg_after(rng, dir, p, n.max(20))
 }
 
 #[cfg(test)]
