@@ -317,13 +317,9 @@ where
             let q = match parse_frame_captured(pkt.link, pkt.data, usize::MAX, &opts) {
                 Ok(c) if c.packet.fragment.is_some() && c.missing == 0 => {
                     let l3 = c.packet;
-                    reader_stats.received += 1;
-                    reader_stats.received_bytes += u64::from(pkt.wire_len);
                     match defrag.push(pkt.ts.as_nanos(), &l3) {
+                        // The completing frame is counted by the worker, as one datagram.
                         DefragOutcome::Complete(d) => {
-                            // The completing frame is counted by the worker, as one datagram.
-                            reader_stats.received -= 1;
-                            reader_stats.received_bytes -= u64::from(pkt.wire_len);
                             let (s, dst, ports) = flow_of(&d.ip, &d.payload);
                             let q = usize::from(reta.queue(hasher.hash_flow(s, dst, ports)));
                             batches[q].push_datagram(
@@ -336,6 +332,8 @@ where
                             q
                         }
                         DefragOutcome::Pending | DefragOutcome::Dropped(_) => {
+                            reader_stats.received += 1;
+                            reader_stats.received_bytes += u64::from(pkt.wire_len);
                             reader_stats.fragments_held += 1;
                             continue;
                         }
