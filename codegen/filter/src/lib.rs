@@ -1,0 +1,4 @@
+//! The weir filter language.
+#![forbid(unsafe_code)]
+
+pub mod hw;
