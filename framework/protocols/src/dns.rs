@@ -712,6 +712,19 @@ pub struct DnsTransaction {
 }
 
 impl DnsTransaction {
+    /// The value of the filter field `name` (one of this module's [`FIELDS`]), if the session has it.
+    pub fn field(&self, name: &str) -> Option<crate::FieldValue<'_>> {
+        use crate::FieldValue as V;
+        match name {
+            "dns.qname" => Some(V::Str(&self.qname)),
+            "dns.qtype" => Some(V::Int(self.qtype_code.into())),
+            "dns.rcode" => self.rcode_code.map(|v| V::Int(v.into())),
+            _ => None,
+        }
+    }
+}
+
+impl DnsTransaction {
     fn new(transport: Transport, id: u16) -> Self {
         DnsTransaction {
             transport: match transport {

@@ -288,6 +288,22 @@ pub struct HttpTransaction {
 }
 
 impl HttpTransaction {
+    /// The value of the filter field `name` (one of this module's [`FIELDS`]), if the session has it.
+    pub fn field(&self, name: &str) -> Option<crate::FieldValue<'_>> {
+        use crate::FieldValue as V;
+        match name {
+            "http.method" => self.method.as_deref().map(V::Str),
+            "http.host" => self.host.as_deref().map(V::Str),
+            "http.uri" => self.uri.as_deref().map(V::Str),
+            "http.user_agent" => self.user_agent.as_deref().map(V::Str),
+            "http.status" => self.status.map(|v| V::Int(v.into())),
+            "http.content_type" => self.content_type.as_deref().map(V::Str),
+            _ => None,
+        }
+    }
+}
+
+impl HttpTransaction {
     fn new(trans_depth: u32) -> Self {
         HttpTransaction {
             trans_depth,

@@ -163,6 +163,18 @@ pub struct FieldDef {
     pub doc: &'static str,
 }
 
+/// The value of a field in one session (see each module's `FIELDS` and its
+/// session type's `field`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FieldValue<'a> {
+    Bool(bool),
+    /// Every integer type (`U8`..`U64`), widened.
+    Int(u64),
+    Str(&'a str),
+    Bytes(&'a [u8]),
+    Ip(std::net::IpAddr),
+}
+
 pub mod http;
 
 pub mod quic;

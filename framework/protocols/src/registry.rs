@@ -119,6 +119,42 @@ impl AnySession {
     }
 }
 
+impl AnySession {
+    pub fn as_ref(&self) -> AnySessionRef<'_> {
+        match self {
+            AnySession::Tls(x) => AnySessionRef::Tls(x),
+            AnySession::Quic(x) => AnySessionRef::Quic(x),
+            AnySession::Http(x) => AnySessionRef::Http(x),
+            AnySession::Dns(x) => AnySessionRef::Dns(x),
+            AnySession::Ssh(x) => AnySessionRef::Ssh(x),
+        }
+    }
+}
+
+impl<'a> AnySessionRef<'a> {
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            AnySessionRef::Tls(_) => Protocol::Tls,
+            AnySessionRef::Quic(_) => Protocol::Quic,
+            AnySessionRef::Http(_) => Protocol::Http,
+            AnySessionRef::Dns(_) => Protocol::Dns,
+            AnySessionRef::Ssh(_) => Protocol::Ssh,
+        }
+    }
+
+    /// The value of the filter field `name` (`tls.sni`, ...); `None` when the
+    /// field belongs to another protocol or the session lacks it.
+    pub fn field(&self, name: &str) -> Option<crate::FieldValue<'a>> {
+        match *self {
+            AnySessionRef::Tls(x) => x.field(name),
+            AnySessionRef::Quic(x) => x.field(name),
+            AnySessionRef::Http(x) => x.field(name),
+            AnySessionRef::Dns(x) => x.field(name),
+            AnySessionRef::Ssh(x) => x.field(name),
+        }
+    }
+}
+
 impl AnyParser {
     /// A fresh parser with default limits.
     pub fn new(p: Protocol) -> AnyParser {
@@ -299,6 +335,84 @@ impl Prober {
 
 #[cfg(test)]
 mod tests {
+    use crate::{all_fields, FieldValue};
+
+    /// Every published L7 field is answered by its protocol's session type,
+    /// and by no other.
+    #[test]
+    fn every_l7_field_has_a_value_accessor() {
+        let tls = tls::TlsHandshake {
+            sni: Some("a".into()),
+            version_code: Some(0x0303),
+            cipher: Some("c".into()),
+            alpn: Some("h2".into()),
+            ja3: Some("j".into()),
+            ja3s: Some("j".into()),
+            ja4: Some("j".into()),
+            ..Default::default()
+        };
+        let quic = quic::QuicStream { sni: Some("a".into()), version: 1, ..Default::default() };
+        let ssh = ssh::SshHandshake {
+            client_version: Some("SSH-2.0-a".into()),
+            server_version: Some("SSH-2.0-b".into()),
+            ..Default::default()
+        };
+        let dns = dns::DnsTransaction {
+            transport: "udp",
+            id: 1,
+            qname: "example.com".into(),
+            qtype: "A".into(),
+            qtype_code: 1,
+            rcode: Some("NOERROR".into()),
+            rcode_code: Some(0),
+            answers: vec![],
+            ttls: vec![],
+            query_ts: None,
+            response_ts: None,
+            query: None,
+            response: None,
+        };
+        let http = http::HttpTransaction {
+            trans_depth: 1,
+            method: Some("GET".into()),
+            host: Some("h".into()),
+            uri: Some("/".into()),
+            version: Some("1.1".into()),
+            user_agent: Some("ua".into()),
+            status: Some(200),
+            status_msg: Some("OK".into()),
+            req_body_len: 0,
+            resp_body_len: 0,
+            content_type: Some("text/html".into()),
+            request: None,
+            response: None,
+        };
+        let sessions = [
+            AnySessionRef::Tls(&tls),
+            AnySessionRef::Quic(&quic),
+            AnySessionRef::Ssh(&ssh),
+            AnySessionRef::Dns(&dns),
+            AnySessionRef::Http(&http),
+        ];
+        for f in all_fields() {
+            let proto = f.name.split('.').next().unwrap();
+            for s in &sessions {
+                let v = s.field(f.name);
+                if s.protocol().name() == proto {
+                    let v = v.unwrap_or_else(|| panic!("{} has no value accessor", f.name));
+                    let type_ok = match (f.ty, v) {
+                        (crate::FieldType::Str, FieldValue::Str(_)) => true,
+                        (crate::FieldType::U8 | crate::FieldType::U16 | crate::FieldType::U32 | crate::FieldType::U64, FieldValue::Int(_)) => true,
+                        _ => false,
+                    };
+                    assert!(type_ok, "{}: {:?} does not fit {:?}", f.name, v, f.ty);
+                } else {
+                    assert_eq!(v, None, "{} answered by {:?}", f.name, s.protocol());
+                }
+            }
+        }
+    }
+
     use super::*;
     use crate::{Direction, Timestamp};
 

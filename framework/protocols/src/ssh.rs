@@ -198,6 +198,19 @@ pub struct SshHandshake {
     pub server_newkeys: bool,
 }
 
+impl SshHandshake {
+    /// The value of the filter field `name` (one of this module's [`FIELDS`]), if the session has it.
+    pub fn field(&self, name: &str) -> Option<crate::FieldValue<'_>> {
+        use crate::FieldValue as V;
+        match name {
+            "ssh.client_version" => self.client_version.as_deref().map(V::Str),
+            "ssh.server_version" => self.server_version.as_deref().map(V::Str),
+            _ => None,
+        }
+    }
+}
+
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum State {
     /// Looking for the identification line.

@@ -121,6 +121,19 @@ pub struct QuicStream {
     pub connection_close: Option<u64>,
 }
 
+impl QuicStream {
+    /// The value of the filter field `name` (one of this module's [`FIELDS`]), if the session has it.
+    pub fn field(&self, name: &str) -> Option<crate::FieldValue<'_>> {
+        use crate::FieldValue as V;
+        match name {
+            "quic.sni" => self.sni.as_deref().map(V::Str),
+            "quic.version" => Some(V::Int(self.version.into())),
+            _ => None,
+        }
+    }
+}
+
+
 /// One direction's CRYPTO stream: a contiguous prefix plus pending pieces.
 #[derive(Clone, Debug, Default)]
 struct CryptoStream {

@@ -157,6 +157,24 @@ pub struct TlsHandshake {
     pub alert: Option<Alert>,
 }
 
+impl TlsHandshake {
+    /// The value of the filter field `name` (one of this module's [`FIELDS`]), if the session has it.
+    pub fn field(&self, name: &str) -> Option<crate::FieldValue<'_>> {
+        use crate::FieldValue as V;
+        match name {
+            "tls.sni" => self.sni.as_deref().map(V::Str),
+            "tls.version" => self.version_code.map(|v| V::Int(v.into())),
+            "tls.cipher" => self.cipher.as_deref().map(V::Str),
+            "tls.alpn" => self.alpn.as_deref().map(V::Str),
+            "tls.ja3" => self.ja3.as_deref().map(V::Str),
+            "tls.ja3s" => self.ja3s.as_deref().map(V::Str),
+            "tls.ja4" => self.ja4.as_deref().map(V::Str),
+            _ => None,
+        }
+    }
+}
+
+
 const CT_CCS: u8 = 20;
 const CT_ALERT: u8 = 21;
 const CT_HANDSHAKE: u8 = 22;
