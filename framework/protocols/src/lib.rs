@@ -137,7 +137,7 @@ pub trait Parser {
 }
 
 /// The value type of a filterable field.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum FieldType {
     Bool,
     U8,

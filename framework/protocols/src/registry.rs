@@ -7,13 +7,13 @@
 //! more than `ProberLimits::max_segments` segments and `max_bytes` bytes per
 //! direction, then gives up with [`ProbeOutcome::NoMatch`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{dns, http, quic, ssh, tls};
 use crate::{ParseEvent, ParseResult, Parser, ProbeResult, SegmentMeta, SessionId, Transport};
 
 /// An application-layer protocol weir can parse.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Protocol {
     Tls,
     Http,

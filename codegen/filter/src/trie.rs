@@ -1,0 +1,1 @@
+//! Predicate tries (placeholder, filled in next).
