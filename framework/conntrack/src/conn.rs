@@ -52,6 +52,10 @@ pub struct PacketInput<'a> {
     pub wire_len: u32,
     /// A checksum was verified and found wrong (the packet is processed anyway, counted).
     pub bad_checksum: bool,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// The frame had an Ethernet header (link type Ethernet).
+    pub ethernet: bool,
 }
 
 impl PacketInput<'_> {
@@ -94,6 +98,10 @@ pub struct ConnInfo {
     pub tuple: FiveTuple,
     /// Core-local, increasing from 1 in the order connections are offered.
     pub id: u64,
+    /// The first packet's TTL / hop limit.
+    pub ttl: u8,
+    /// The first packet had an Ethernet header.
+    pub ethernet: bool,
 }
 
 /// Why a connection ended. `name()` is the stable `end` key of logs.
@@ -386,6 +394,8 @@ pub struct Conn<S> {
     pub(crate) id: u64,
     pub(crate) record: ConnRecord,
     pub(crate) interest: Interest,
+    pub(crate) ttl: u8,
+    pub(crate) ethernet: bool,
     /// The handler's per-connection state.
     pub state: S,
 }
@@ -408,6 +418,8 @@ impl<S> Conn<S> {
         ConnInfo {
             tuple: self.tuple,
             id: self.id,
+            ttl: self.ttl,
+            ethernet: self.ethernet,
         }
     }
 }

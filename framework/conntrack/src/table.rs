@@ -410,6 +410,8 @@ impl<S> ConnTable<S> {
         let info = ConnInfo {
             tuple,
             id: self.next_id,
+            ttl: pkt.ttl,
+            ethernet: pkt.ethernet,
         };
         let pdu = L4Pdu {
             payload: pkt.payload,
@@ -447,6 +449,8 @@ impl<S> ConnTable<S> {
                         id: info.id,
                         record: ConnRecord::new(pkt.ts),
                         interest,
+                        ttl: info.ttl,
+                        ethernet: info.ethernet,
                         state,
                     },
                     life,

@@ -52,6 +52,8 @@ fn tcp<'a>(
         payload: data,
         wire_len: 54 + data.len() as u32,
         bad_checksum: false,
+        ttl: 64,
+        ethernet: true,
     }
 }
 
@@ -69,6 +71,8 @@ fn udp<'a>(ms: u64, src: &str, dst: &str, data: &'a [u8]) -> PacketInput<'a> {
         payload: data,
         wire_len: 42 + data.len() as u32,
         bad_checksum: false,
+        ttl: 64,
+        ethernet: true,
     }
 }
 
@@ -850,6 +854,8 @@ fn random_input<'a>(p: &RandPkt, now_ms: u64, payload: &'a [u8]) -> PacketInput<
         payload: &payload[..(p.len as usize).min(payload.len())],
         wire_len: 60 + u32::from(p.len),
         bad_checksum: p.bad,
+        ttl: 64,
+        ethernet: true,
     }
 }
 

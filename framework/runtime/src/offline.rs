@@ -171,6 +171,7 @@ enum Item {
     Datagram {
         ts: Timestamp,
         wire_len: u32,
+        ethernet: bool,
         vlans: VlanStack,
         ip: IpHeader,
         start: usize,
@@ -203,6 +204,7 @@ impl Batch {
         &mut self,
         ts: Timestamp,
         wire_len: u32,
+        ethernet: bool,
         vlans: VlanStack,
         ip: IpHeader,
         payload: &[u8],
@@ -212,6 +214,7 @@ impl Batch {
         self.items.push(Item::Datagram {
             ts,
             wire_len,
+            ethernet,
             vlans,
             ip,
             start,
@@ -240,13 +243,19 @@ fn worker<H: ConnHandler>(cfg: &Config, handler: H, rx: Receiver<Batch>) -> (H, 
                 Item::Datagram {
                     ts,
                     wire_len,
+                    ethernet,
                     vlans,
                     ref ip,
                     start,
                     len,
-                } => {
-                    p.process_reassembled(ts, wire_len, vlans, ip, &batch.bytes[start..start + len])
-                }
+                } => p.process_reassembled(
+                    ts,
+                    wire_len,
+                    ethernet,
+                    vlans,
+                    ip,
+                    &batch.bytes[start..start + len],
+                ),
                 Item::Tick(ts) => p.advance(ts),
             }
         }
@@ -325,6 +334,7 @@ where
                             batches[q].push_datagram(
                                 pkt.ts,
                                 pkt.wire_len,
+                                pkt.link == LinkType::Ethernet,
                                 d.vlans,
                                 d.ip,
                                 &d.payload,

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use weir_conntrack::{ConnHandler, ConnTable, L4Proto, PacketInput, TcpMeta, Timestamp};
 use weir_wire::{
     parse_frame_captured, parse_transport, DefragOutcome, Defragmenter, IpHeader, IpVersion,
-    ParseOptions, Transport, VlanStack,
+    LinkType, ParseOptions, Transport, VlanStack,
 };
 
 pub struct Pipeline<H: ConnHandler> {
@@ -97,7 +97,8 @@ impl<H: ConnHandler> Pipeline<H> {
             }
             return match self.defrag.push(pkt.ts.as_nanos(), &l3) {
                 DefragOutcome::Complete(d) => {
-                    self.process_datagram(pkt.ts, pkt.wire_len, d.vlans, &d.ip, &d.payload, false)
+                    let eth = pkt.link == LinkType::Ethernet;
+                    self.process_datagram(pkt.ts, pkt.wire_len, eth, d.vlans, &d.ip, &d.payload, false)
                 }
                 DefragOutcome::Pending | DefragOutcome::Dropped(_) => {
                     self.stats.fragments_held += 1;
@@ -105,7 +106,8 @@ impl<H: ConnHandler> Pipeline<H> {
                 }
             };
         }
-        self.process_datagram(pkt.ts, pkt.wire_len, l3.vlans, &l3.ip, l3.payload, cut)
+        let eth = pkt.link == LinkType::Ethernet;
+        self.process_datagram(pkt.ts, pkt.wire_len, eth, l3.vlans, &l3.ip, l3.payload, cut)
     }
 
     /// Processes an IP datagram reassembled elsewhere (the multi-core
@@ -115,13 +117,14 @@ impl<H: ConnHandler> Pipeline<H> {
         &mut self,
         ts: Timestamp,
         wire_len: u32,
+        ethernet: bool,
         vlans: VlanStack,
         ip: &IpHeader,
         payload: &[u8],
     ) {
         self.stats.received += 1;
         self.stats.received_bytes += u64::from(wire_len);
-        if !self.process_datagram(ts, wire_len, vlans, ip, payload, false) {
+        if !self.process_datagram(ts, wire_len, ethernet, vlans, ip, payload, false) {
             self.table.advance(ts, &mut self.handler);
         }
     }
@@ -133,6 +136,7 @@ impl<H: ConnHandler> Pipeline<H> {
         &mut self,
         ts: Timestamp,
         wire_len: u32,
+        ethernet: bool,
         vlans: VlanStack,
         ip: &IpHeader,
         payload: &[u8],
@@ -197,6 +201,8 @@ impl<H: ConnHandler> Pipeline<H> {
             payload: if cut { &[] } else { l4_payload },
             wire_len,
             bad_checksum,
+            ttl: ip.ttl,
+            ethernet,
         };
         self.table.process(&input, &mut self.handler);
         true
