@@ -9,5 +9,6 @@ pub mod connlog;
 pub mod log;
 
 pub use weir_conntrack as conntrack;
+pub use weir_filter as filter;
 pub use weir_runtime as runtime;
 pub use weir_wire as wire;

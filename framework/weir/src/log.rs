@@ -17,6 +17,14 @@
 //! Cost: every connection is reassembled until its protocol is known; then
 //! only while its parser can still produce something the logs use (for TLS,
 //! QUIC and SSH, until the handshake's headers are parsed).
+//!
+//! **Filter** (`weir log --filter`): a connection is logged, with its L7
+//! records, only when the filter matches it (connection-level meaning, see
+//! `weir_filter::eval`). The filter is decided as early as possible: at the
+//! first packet (a connection that cannot match is not tracked at all),
+//! when the L7 protocol is identified, at each session; L7 records wait
+//! until then. A connection still undecided at its end is decided with
+//! everything known (no more sessions, protocol unknown if never found).
 
 use crate::connlog::{record, ConnLogRecord};
 use serde_json::{Map, Value};
@@ -25,6 +33,11 @@ use weir_conntrack::{
 };
 use weir_protocols::registry::{AnySession, Protocol};
 use weir_protocols::{SegmentMeta, Transport};
+use std::sync::Arc;
+use weir_filter::eval::{L4Facts, PacketFacts};
+use weir_filter::trie::PredicateTrie;
+use weir_filter::typed::Proto;
+use weir_filter::{Facts, L7State, Verdict};
 use weir_runtime::l7::{L7Conn, L7Event};
 
 /// One line of an L7 log.
@@ -40,12 +53,69 @@ pub struct L7Record {
 pub struct LogApp {
     pub conns: Vec<ConnLogRecord>,
     pub sessions: Vec<L7Record>,
+    /// Pattern 0 of this trie decides which connections are logged.
+    filter: Option<Arc<PredicateTrie>>,
+}
+
+impl LogApp {
+    /// A logger that logs only connections matching pattern 0 of `filter`.
+    pub fn with_filter(filter: Arc<PredicateTrie>) -> LogApp {
+        LogApp { filter: Some(filter), ..LogApp::default() }
+    }
 }
 
 /// Per-connection state: the L7 driver and whether the logs need more of the stream.
 pub struct LogConn {
     l7: L7Conn,
     headers_done: bool,
+    /// With a filter: what it has seen, and records waiting for its verdict.
+    filter: Option<Box<FilterState>>,
+}
+
+struct FilterState {
+    facts: Facts<AnySession>,
+    verdict: Verdict,
+    held: Vec<L7Record>,
+}
+
+impl FilterState {
+    /// Re-evaluates an undecided filter; on a decision, releases or drops the held records.
+    fn decide(&mut self, trie: &PredicateTrie, out: &mut Vec<L7Record>) {
+        if self.verdict != Verdict::Undecided {
+            return;
+        }
+        self.verdict = trie.eval(&self.facts).first().copied().unwrap_or(Verdict::NoMatch);
+        match self.verdict {
+            Verdict::Match => out.append(&mut self.held),
+            Verdict::NoMatch => self.held.clear(),
+            Verdict::Undecided => return,
+        }
+        // Decided: the sessions are no longer needed.
+        self.facts.sessions = Vec::new();
+    }
+}
+
+/// The filter's view of a connection's first packet (`src` = originator).
+fn packet_facts(conn: &ConnInfo, pdu: &L4Pdu<'_>) -> PacketFacts {
+    let ft = &conn.tuple;
+    let (proto, ip_protocol) = match ft.proto {
+        L4Proto::Tcp => (Proto::Tcp, 6),
+        L4Proto::Udp => (Proto::Udp, 17),
+    };
+    PacketFacts {
+        ethernet: conn.ethernet,
+        vlans: ft.vlans,
+        src: ft.orig.ip(),
+        dst: ft.resp.ip(),
+        ttl: conn.ttl,
+        ip_protocol,
+        l4: Some(L4Facts {
+            proto,
+            src_port: ft.orig.port(),
+            dst_port: ft.resp.port(),
+            flags: pdu.tcp.map_or(0, |t| t.flags.0),
+        }),
+    }
 }
 
 fn transport(ft: &FiveTuple) -> Transport {
@@ -145,8 +215,27 @@ impl LogApp {
         let ft = *conn.five_tuple();
         let sessions = &mut self.sessions;
         let mut headers_done = false;
+        let mut filter = conn.state.filter.as_deref_mut();
         let mut f = |e: L7Event<'_>| match e {
-            L7Event::EndSession(s, m) => sessions.push(session_record(&ft, m.ts, &s)),
+            L7Event::Discovered(p) => {
+                if let Some(fs) = filter.as_deref_mut() {
+                    fs.facts.l7 = p.map_or(L7State::None, L7State::Known);
+                }
+            }
+            L7Event::EndSession(s, m) => {
+                let rec = session_record(&ft, m.ts, &s);
+                match filter.as_deref_mut() {
+                    None => sessions.push(rec),
+                    Some(fs) => match fs.verdict {
+                        Verdict::Match => sessions.push(rec),
+                        Verdict::NoMatch => {}
+                        Verdict::Undecided => {
+                            fs.held.push(rec);
+                            fs.facts.sessions.push(*s);
+                        }
+                    },
+                }
+            }
             L7Event::EndHeaders(..) => headers_done = true,
             _ => {}
         };
@@ -164,6 +253,19 @@ impl LogApp {
             None => conn.state.l7.on_end(&mut f),
         }
         conn.state.headers_done |= headers_done;
+        if let (Some(trie), Some(fs)) = (&self.filter, conn.state.filter.as_deref_mut()) {
+            let ended = seg.is_none();
+            // No more sessions once the parser stopped (or never started) or the connection ended.
+            fs.facts.sessions_final = ended || !conn.state.l7.wants_data();
+            if ended && fs.facts.l7 == L7State::Pending {
+                fs.facts.l7 = L7State::None;
+            }
+            fs.decide(trie, &mut self.sessions);
+        }
+    }
+
+    fn rejected(conn: &Conn<LogConn>) -> bool {
+        conn.state.filter.as_ref().is_some_and(|f| f.verdict == Verdict::NoMatch)
     }
 
     /// What the tracker must still deliver for this connection.
@@ -183,13 +285,29 @@ impl LogApp {
 impl ConnHandler for LogApp {
     type State = LogConn;
 
-    fn first_packet(&mut self, conn: &ConnInfo, _pdu: &L4Pdu<'_>) -> Option<(LogConn, Interest)> {
+    fn first_packet(&mut self, conn: &ConnInfo, pdu: &L4Pdu<'_>) -> Option<(LogConn, Interest)> {
         let ft = &conn.tuple;
+        let filter = match &self.filter {
+            None => None,
+            Some(trie) => {
+                let mut fs = FilterState {
+                    facts: Facts::packet(packet_facts(conn, pdu)),
+                    verdict: Verdict::Undecided,
+                    held: Vec::new(),
+                };
+                fs.decide(trie, &mut self.sessions);
+                if fs.verdict == Verdict::NoMatch {
+                    return None;
+                }
+                Some(Box::new(fs))
+            }
+        };
         let l7 = L7Conn::new(transport(ft), ft.orig.port(), ft.resp.port());
         Some((
             LogConn {
                 l7,
                 headers_done: false,
+                filter,
             },
             Interest::TERMINATED | Interest::STREAM,
         ))
@@ -205,11 +323,17 @@ impl ConnHandler for LogApp {
 
     fn in_stream(&mut self, conn: &mut Conn<LogConn>, pdu: &L4Pdu<'_>) -> Interest {
         self.drive(conn, Some(pdu));
+        if Self::rejected(conn) {
+            return Interest::NONE;
+        }
         Self::interest(conn)
     }
 
     fn terminated(&mut self, mut conn: Conn<LogConn>, reason: EndReason) {
         self.drive(&mut conn, None);
+        if Self::rejected(&conn) {
+            return;
+        }
         let l7 = conn.state.l7.protocol().map(|p| p.name());
         self.conns.push(record(&conn, reason, l7));
     }

@@ -1,6 +1,10 @@
 //! The `weir` command.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use std::sync::Arc;
+use weir::filter::hw::{derive as derive_hw, DEFAULT_MAX_RULES};
+use weir::filter::trie::{PredicateTrie, TrieOptions};
+use weir::filter::Filter;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,6 +29,19 @@ enum Command {
     /// Log every connection (conn.jsonl) and every TLS, HTTP, DNS, QUIC and SSH
     /// session (tls.jsonl, ...) of one or more captures, read in order as one capture.
     Log(LogArgs),
+    /// Work with filters.
+    #[command(subcommand)]
+    Filter(FilterCommand),
+}
+
+#[derive(Subcommand)]
+enum FilterCommand {
+    /// Print a filter's parsed form, normal form (each literal tagged with the
+    /// stage at which it is decided), predicate trie and derived NIC rules.
+    Explain {
+        /// The filter, e.g. "tls.sni ~ 'nflx' and ipv4.addr in 10.0.0.0/8".
+        filter: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -41,6 +58,10 @@ struct LogArgs {
     /// Do not print the progress line.
     #[arg(long)]
     quiet: bool,
+    /// Log only connections (and their L7 records) matching this filter,
+    /// e.g. "tls.sni contains 'nflx' or dns"; see `weir filter explain`.
+    #[arg(long)]
+    filter: Option<String>,
     /// pcap or pcapng files, or directories of them.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -50,6 +71,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Log(args) => log(args),
+        Command::Filter(FilterCommand::Explain { filter }) => explain(&filter),
     };
     if let Err(e) = result {
         eprintln!("weir: error: {e:#}");
@@ -69,7 +91,11 @@ fn log(args: LogArgs) -> Result<()> {
         cfg.offline.progress = false;
     }
     cfg.validate()?;
-    let (apps, report) = run_offline(&args.inputs, &cfg, |_| LogApp::default())?;
+    let trie = args.filter.as_deref().map(compile_filter).transpose()?.map(|(_, t)| Arc::new(t));
+    let (apps, report) = run_offline(&args.inputs, &cfg, |_| match &trie {
+        Some(t) => LogApp::with_filter(t.clone()),
+        None => LogApp::default(),
+    })?;
     for w in &report.warnings {
         eprintln!("weir: warning: {w}");
     }
@@ -109,6 +135,37 @@ fn log(args: LogArgs) -> Result<()> {
             "internal error: packet counters do not add up (see {})",
             stats_path.display()
         );
+    }
+    Ok(())
+}
+
+/// Parses a filter (relative `file=` paths from the current directory) and
+/// builds its one-pattern trie. An invalid filter is reported with its caret diagram.
+fn compile_filter(src: &str) -> Result<(Filter, PredicateTrie)> {
+    let f = Filter::new(src).map_err(|e| anyhow!("invalid filter\n{e}"))?;
+    let trie = PredicateTrie::build(&[&f.dnf], &TrieOptions::default()).map_err(|e| anyhow!("invalid filter: {e}"))?;
+    Ok((f, trie))
+}
+
+fn explain(src: &str) -> Result<()> {
+    let (f, trie) = compile_filter(src)?;
+    println!("filter:\n  {}\n", f.ast);
+    println!("normal form ({} conjunction(s); stage at which each literal is decided):", f.dnf.conjunctions.len());
+    for line in f.dnf.explain().lines() {
+        println!("  {line}");
+    }
+    println!("\nnormal form as a filter:\n  {}\n", f.dnf);
+    println!("predicate trie:");
+    for line in trie.to_string().lines() {
+        println!("  {line}");
+    }
+    println!("\nNIC rules (at least as broad as the filter):");
+    for line in derive_hw(&[&f.dnf], DEFAULT_MAX_RULES).to_string().lines() {
+        println!("  {line}");
+    }
+    if !f.files.is_empty() {
+        let files: Vec<String> = f.files.iter().map(|p| p.display().to_string()).collect();
+        println!("\nfiles read: {}", files.join(", "));
     }
     Ok(())
 }
