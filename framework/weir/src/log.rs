@@ -255,8 +255,9 @@ impl LogApp {
         conn.state.headers_done |= headers_done;
         if let (Some(trie), Some(fs)) = (&self.filter, conn.state.filter.as_deref_mut()) {
             let ended = seg.is_none();
-            // No more sessions once the parser stopped (or never started) or the connection ended.
-            fs.facts.sessions_final = ended || !conn.state.l7.wants_data();
+            // Sessions are final only at the end: a stopped parser can still
+            // hand out a partial session when the connection ends.
+            fs.facts.sessions_final = ended;
             if ended && fs.facts.l7 == L7State::Pending {
                 fs.facts.l7 = L7State::None;
             }
