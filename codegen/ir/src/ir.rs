@@ -1,0 +1,257 @@
+//! The IR's data types and its readable printer.
+
+use crate::spec::{CallbackSpec, DataTypeSpec, FilterFnSpec};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use weir_conntrack::Transition;
+use weir_filter::dnf::Dnf;
+use weir_filter::trie::{Branch, PredicateTrie};
+use weir_filter::typed::Stage;
+
+/// Framework work a connection still needs, as bits.
+#[derive(Copy, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Framework(pub u8);
+
+impl Framework {
+    pub const NONE: Framework = Framework(0);
+    /// Deliver every packet (`L4InConn`).
+    pub const PACKETS: Framework = Framework(1);
+    /// Deliver `L4EndHandshake`.
+    pub const HANDSHAKE: Framework = Framework(2);
+    /// Reassemble and deliver `L4InStream`.
+    pub const STREAM: Framework = Framework(4);
+    /// Identify the L7 protocol (`L7OnDisc`).
+    pub const PROBE: Framework = Framework(8);
+    /// Parse L7 sessions (`L7InHeaders` .. `L7InPayload`).
+    pub const PARSE: Framework = Framework(16);
+    /// Deliver `L4Terminated`.
+    pub const TERMINATED: Framework = Framework(32);
+
+    const NAMES: [(Framework, &'static str); 6] = [
+        (Self::PACKETS, "packets"),
+        (Self::HANDSHAKE, "handshake"),
+        (Self::STREAM, "stream"),
+        (Self::PROBE, "probe"),
+        (Self::PARSE, "parse"),
+        (Self::TERMINATED, "terminated"),
+    ];
+
+    pub const fn union(self, o: Framework) -> Framework {
+        Framework(self.0 | o.0)
+    }
+    pub const fn contains(self, o: Framework) -> bool {
+        self.0 & o.0 == o.0
+    }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// What the framework must do for a connection to reach transition `t`.
+    pub fn to_reach(t: Transition) -> Framework {
+        match t {
+            Transition::L4FirstPacket => Self::NONE,
+            Transition::L4InConn => Self::PACKETS,
+            Transition::L4EndHandshake => Self::HANDSHAKE,
+            Transition::L4InStream => Self::STREAM,
+            Transition::L7OnDisc => Self::STREAM.union(Self::PROBE),
+            Transition::L7InHeaders | Transition::L7EndHeaders | Transition::L7EndSession | Transition::L7InPayload => {
+                Self::STREAM.union(Self::PROBE).union(Self::PARSE)
+            }
+            Transition::L4Terminated => Self::TERMINATED,
+        }
+    }
+}
+
+impl fmt::Debug for Framework {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Self::NAMES.iter().filter(|(b, _)| self.contains(*b)).map(|(_, n)| *n).collect();
+        write!(f, "[{}]", names.join(" "))
+    }
+}
+
+/// What one node of an action tree asks for (the union over the
+/// subscriptions whose filter, cut at the tree's stage, ends there).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actions {
+    pub framework: Framework,
+    /// Subscriptions that stay active on the connection (undecided, or
+    /// matched and waiting for their delivery transition, or streaming).
+    pub active: Vec<u32>,
+    /// Subscriptions whose callback is invoked at this transition.
+    pub deliver: Vec<u32>,
+    /// Tracked items (indices into [`Ir::tracked`]) the connection must hold
+    /// from now on; each is constructed the first time it is needed.
+    pub tracked: Vec<u32>,
+}
+
+impl Actions {
+    pub fn is_empty(&self) -> bool {
+        self.framework.is_empty() && self.active.is_empty() && self.deliver.is_empty() && self.tracked.is_empty()
+    }
+    pub fn merge(&mut self, o: &Actions) {
+        self.framework = self.framework.union(o.framework);
+        for (a, b) in [(&mut self.active, &o.active), (&mut self.deliver, &o.deliver), (&mut self.tracked, &o.tracked)] {
+            a.extend(b);
+            a.sort_unstable();
+            a.dedup();
+        }
+    }
+}
+
+/// One subscription after analysis.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubscriptionIr {
+    pub id: u32,
+    pub name: String,
+    pub filter_source: String,
+    pub filter: Dnf,
+    /// Where the callback is invoked.
+    pub deliver_at: Transition,
+    /// Invoked at every occurrence of `deliver_at` (per packet, segment or
+    /// session) rather than once.
+    pub repeated: bool,
+    pub callback: CallbackSpec,
+    /// Tracked items the callback reads (data types, then its own state if stateful).
+    pub tracked: Vec<u32>,
+}
+
+/// What a tracked item is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrackedKind {
+    Data(DataTypeSpec),
+    StatefulFilter(FilterFnSpec),
+    StatefulCallback(String),
+}
+
+/// One item held at most once per connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedData {
+    pub id: u32,
+    pub name: String,
+    pub kind: TrackedKind,
+    /// Subscriptions that need it.
+    pub used_by: Vec<u32>,
+    /// Transitions at which it is updated.
+    pub updates: Vec<Transition>,
+}
+
+/// The action tree of one transition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ActionTree {
+    pub transition: Transition,
+    /// The latest filter stage decided here.
+    pub stage: Stage,
+    /// Pattern `2 j` is subscription `j`'s filter when fully decided by this
+    /// stage; pattern `2 j + 1` its prefix when more remains to be decided.
+    pub trie: PredicateTrie,
+    /// Actions per trie node (empty where no pattern ends).
+    pub node_actions: Vec<Actions>,
+}
+
+/// The whole application.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ir {
+    pub subscriptions: Vec<SubscriptionIr>,
+    pub tracked: Vec<TrackedData>,
+    pub filter_fns: Vec<FilterFnSpec>,
+    /// In transition order; a transition without a tree only follows stored actions.
+    pub trees: Vec<ActionTree>,
+    /// Files read by `file=` filters (a build tracks them).
+    pub files: Vec<std::path::PathBuf>,
+    /// Time spent building the IR, microseconds (benchmarks report it beside rustc time).
+    pub build_micros: u64,
+}
+
+impl Ir {
+    pub fn tree(&self, t: Transition) -> Option<&ActionTree> {
+        self.trees.iter().find(|x| x.transition == t)
+    }
+    /// The union of every action any tree can ask for.
+    pub fn framework_union(&self) -> Framework {
+        self.trees.iter().flat_map(|t| &t.node_actions).fold(Framework::NONE, |a, b| a.union(b.framework))
+    }
+}
+
+fn list(v: &[u32], prefix: &str) -> String {
+    let s: Vec<String> = v.iter().map(|i| format!("{prefix}{i}")).collect();
+    s.join(" ")
+}
+
+impl fmt::Display for Actions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.deliver.is_empty() {
+            parts.push(format!("deliver {}", list(&self.deliver, "s")));
+        }
+        if !self.active.is_empty() {
+            parts.push(format!("active {}", list(&self.active, "s")));
+        }
+        if !self.framework.is_empty() {
+            parts.push(format!("{:?}", self.framework));
+        }
+        if !self.tracked.is_empty() {
+            parts.push(format!("track {}", list(&self.tracked, "d")));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+impl fmt::Display for Ir {
+    /// A stable, readable form (the snapshot tests pin it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "subscriptions:")?;
+        for s in &self.subscriptions {
+            writeln!(
+                f,
+                "  s{} {}: deliver at {}{}{}",
+                s.id,
+                s.name,
+                s.deliver_at,
+                if s.repeated { " (each)" } else { "" },
+                if s.callback.streaming { " (streaming)" } else { "" }
+            )?;
+            writeln!(f, "    filter: {}", if s.filter_source.is_empty() { "(all)" } else { &s.filter_source })?;
+            writeln!(f, "    data: {}", list(&s.tracked, "d"))?;
+        }
+        writeln!(f, "tracked:")?;
+        for d in &self.tracked {
+            let kind = match &d.kind {
+                TrackedKind::Data(_) => "data",
+                TrackedKind::StatefulFilter(_) => "stateful filter",
+                TrackedKind::StatefulCallback(_) => "stateful callback",
+            };
+            let ups: Vec<&str> = d.updates.iter().map(|t| t.name()).collect();
+            writeln!(f, "  d{} {} ({kind}) used by {}{}", d.id, d.name, list(&d.used_by, "s"), if ups.is_empty() { String::new() } else { format!(", updated at {}", ups.join(" ")) })?;
+        }
+        for t in &self.trees {
+            writeln!(f, "tree {} (stage {}):", t.transition, t.stage.name())?;
+            write_tree(f, t, 0, 2)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_tree(f: &mut fmt::Formatter<'_>, t: &ActionTree, n: usize, depth: usize) -> fmt::Result {
+    let node = &t.trie.nodes()[n];
+    let pad = " ".repeat(depth);
+    let label = node.literal.as_ref().map_or_else(|| "root".to_string(), |l| l.to_string());
+    let acts = &t.node_actions[n];
+    let chain = if node.exclusive { "  {else-if}" } else { "" };
+    if acts.is_empty() {
+        writeln!(f, "{pad}{label}{chain}")?;
+    } else {
+        writeln!(f, "{pad}{label}  => {acts}{chain}")?;
+    }
+    for b in &node.children {
+        match b {
+            Branch::One(c) => write_tree(f, t, *c, depth + 2)?,
+            Branch::Set(g) => {
+                writeln!(f, "{pad}  set {} ({}, {} members)", g.field.name, g.kind.name(), g.members.len())?;
+                for &m in &g.members {
+                    write_tree(f, t, m, depth + 4)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! The subscription IR (`../shared/DESIGN.md` §3): every subscription of an
+//! application compiled into
+//!
+//! - **subscriptions**: filter (normal form), data, callback, and the
+//!   transition at which the callback is invoked (inferred or named);
+//! - **tracked data**: each data type, stateful filter and stateful
+//!   callback once per connection, with the subscriptions that need it;
+//! - **action trees**: one per transition at which a filter can be decided.
+//!   Each is a predicate trie over every subscription's filter cut at that
+//!   transition's stage; a node where a subscription's (cut) filter ends
+//!   carries that subscription's [`Actions`]: deliver now, or keep it active
+//!   with the framework work (packets, reassembly, probing, parsing,
+//!   termination) and data it still needs.
+//!
+//! At runtime a transition with a tree evaluates it once and replaces the
+//! connection's actions by the union of the matched nodes' actions, and
+//! invokes the callbacks in their `deliver` lists. At every transition, the
+//! callbacks of subscriptions in the connection's `active` set whose
+//! delivery transition it is are invoked too (once, or at each occurrence
+//! when repeated or streaming); a non-repeated one then leaves the active
+//! set. Other transitions only follow the stored actions. A connection with
+//! no action left is dropped.
+//!
+//! The IR is plain data (serde), printable ([`Ir`]'s `Display`), and read by
+//! both executors: the code generator and the reference interpreter.
+#![forbid(unsafe_code)]
+
+pub mod builtins;
+pub mod compile;
+pub mod ir;
+pub mod spec;
+
+pub use compile::{compile, IrError, IrErrorKind};
+pub use ir::{ActionTree, Actions, Framework, Ir, SubscriptionIr, TrackedData};
+pub use spec::{AppSpec, CallbackSpec, DataTypeSpec, FilterFnSpec, Level, SubscriptionSpec};
