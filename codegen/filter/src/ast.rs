@@ -19,7 +19,17 @@ pub enum Ast {
     /// `field OP value`.
     Compare { field: String, field_span: Span, op: Op, op_span: Span, value: Value, value_span: Span },
     /// `file=path`: one filter per non-blank, non-`#` line, or-ed together.
-    File { path: String, span: Span, body: Box<Ast> },
+    /// Spans inside `lines` point into each line's own text.
+    File { path: String, span: Span, full_path: std::path::PathBuf, lines: Vec<IncludedLine> },
+}
+
+/// One filter line of a `file=` include.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncludedLine {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub text: String,
+    pub ast: Ast,
 }
 
 /// A binary operator.
@@ -95,7 +105,12 @@ impl Ast {
                 value: value.without_spans(),
                 value_span: z,
             },
-            Ast::File { path, body, .. } => Ast::File { path: path.clone(), span: z, body: Box::new(body.without_spans()) },
+            Ast::File { path, full_path, lines, .. } => Ast::File {
+                path: path.clone(),
+                span: z,
+                full_path: full_path.clone(),
+                lines: lines.iter().map(|l| IncludedLine { line: l.line, text: l.text.clone(), ast: l.ast.without_spans() }).collect(),
+            },
         }
     }
 
@@ -108,7 +123,7 @@ impl Ast {
             match a {
                 Ast::Or { items, .. } | Ast::And { items, .. } => stack.extend(items),
                 Ast::Not { inner, .. } => stack.push(inner),
-                Ast::File { body, .. } => stack.push(body),
+                Ast::File { lines, .. } => stack.extend(lines.iter().map(|l| &l.ast)),
                 Ast::Name { .. } | Ast::Compare { .. } => {}
             }
         }

@@ -239,6 +239,10 @@ fn expand(mut lits: Vec<Literal>) -> Vec<Conjunction> {
     if implied.iter().any(|a| implied.iter().any(|b| protos_conflict(*a, *b))) {
         return vec![];
     }
+    // `not tls and tls.sni = 'a'`: a protocol both implied and negated.
+    if implied.iter().any(|p| negated.contains(p)) {
+        return vec![];
+    }
     let l7: Option<Protocol> = implied.iter().find_map(|p| match p {
         Proto::L7(x) => Some(*x),
         _ => None,
@@ -292,11 +296,20 @@ fn expand(mut lits: Vec<Literal>) -> Vec<Conjunction> {
 }
 
 /// A negative literal that is always true given the protocols present:
-/// `not udp` beside `tcp`, `not http.host = 'x'` beside `dns`.
+/// `not udp` beside `tcp`, `not http.host = 'x'` beside `dns`, `not quic`
+/// beside `tcp` (QUIC runs over UDP only).
 fn redundant_negative(pred: &Pred, chosen: &[Proto]) -> bool {
-    match pred.implied_proto() {
-        Some(p) => chosen.iter().any(|c| protos_conflict(*c, p)),
-        None => false,
+    let Some(p) = pred.implied_proto() else { return false };
+    if chosen.iter().any(|c| protos_conflict(*c, p)) {
+        return true;
+    }
+    match p {
+        Proto::L7(x) => chosen.iter().any(|c| match c {
+            Proto::Tcp => !x.runs_over(Transport::Tcp),
+            Proto::Udp => !x.runs_over(Transport::Udp),
+            _ => false,
+        }),
+        _ => false,
     }
 }
 

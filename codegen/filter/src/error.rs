@@ -133,7 +133,16 @@ impl fmt::Display for Error {
             writeln!(f, "  --> {}:{line}", path.display())?;
         }
         // Show the line holding the span start; filters are usually one line.
-        let start = self.span.start.min(self.source.len());
+        // Spans are byte offsets; clamp them onto character boundaries so a
+        // span from another text can never make the diagram panic.
+        let floor = |mut i: usize| {
+            i = i.min(self.source.len());
+            while !self.source.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = floor(self.span.start);
         let line_start = self.source[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = self.source[start..].find('\n').map_or(self.source.len(), |i| start + i);
         let line = &self.source[line_start..line_end];
@@ -144,7 +153,7 @@ impl fmt::Display for Error {
         writeln!(f, "{gutter} | {line}")?;
         // Columns in characters, so multi-byte text lines up.
         let col = self.source[line_start..start].chars().count();
-        let end = self.span.end.clamp(start, line_end);
+        let end = floor(self.span.end).clamp(start, line_end);
         let width = self.source[start..end].chars().count().max(1);
         write!(f, "{pad} | {}{}", " ".repeat(col), "^".repeat(width))
     }

@@ -15,7 +15,7 @@
 //!          | 'str' | "str" | "|" hex bytes "|" | "true" | "false" | "{" value ("," value)* "}"
 //! ```
 
-use crate::ast::{Ast, Op, Value};
+use crate::ast::{Ast, IncludedLine, Op, Value};
 use crate::error::{Error, ErrorKind, Result, Span};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -249,7 +249,7 @@ impl<'s> Parser<'s, '_> {
                     self.pos = name_span.end + 1;
                     return self.file(start);
                 }
-                if matches!(name.as_str(), "and" | "or" | "in" | "contains" | "matches") {
+                if matches!(name.as_str(), "and" | "or" | "in" | "contains" | "matches" | "true" | "false" | "file") {
                     return Err(self.err(ErrorKind::Unexpected { expected: "a predicate", found: format!("`{name}`") }, name_span));
                 }
                 self.pos = name_span.end;
@@ -437,9 +437,9 @@ impl<'s> Parser<'s, '_> {
             Some(dir) if Path::new(&path).is_relative() => dir.join(&path),
             _ => PathBuf::from(&path),
         };
-        let text = std::fs::read_to_string(&full).map_err(|e| self.err(ErrorKind::File { path: full.clone(), message: e.to_string() }, span))?;
+        let text = read_bounded(&full, self.opts.max_len).map_err(|message| self.err(ErrorKind::File { path: full.clone(), message }, span))?;
         self.files.push(full.clone());
-        let mut alternatives = Vec::new();
+        let mut lines = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -451,14 +451,12 @@ impl<'s> Parser<'s, '_> {
                 }
                 e
             })?;
-            alternatives.push(ast);
+            lines.push(IncludedLine { line: i + 1, text: line.to_string(), ast });
         }
-        if alternatives.is_empty() {
+        if lines.is_empty() {
             return Err(self.err(ErrorKind::File { path: full, message: "no filter lines in the file".into() }, span));
         }
-        // Spans inside `body` refer to the included lines, not to this source.
-        let body = join_flat(alternatives);
-        Ok(Ast::File { path, span, body: Box::new(body) })
+        Ok(Ast::File { path, span, full_path: full, lines })
     }
 }
 
@@ -480,18 +478,22 @@ fn join(items: Vec<Ast>, make: impl Fn(Vec<Ast>, Span) -> Ast) -> Ast {
     make(flat, span)
 }
 
-fn join_flat(items: Vec<Ast>) -> Ast {
-    if items.len() == 1 {
-        return items.into_iter().next().unwrap_or(Ast::Name { name: String::new(), span: Span::default() });
+/// Reads a `file=` include: a regular file of at most `max_len` bytes of UTF-8
+/// (so `/dev/zero` or a FIFO cannot exhaust memory or block).
+fn read_bounded(path: &Path, max_len: usize) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
     }
-    let mut flat = Vec::new();
-    for item in items {
-        match item {
-            Ast::Or { items, .. } => flat.extend(items),
-            other => flat.push(other),
-        }
+    let mut buf = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max_len as u64 + 1).read_to_end(&mut buf))
+        .map_err(|e| e.to_string())?;
+    if buf.len() > max_len {
+        return Err(format!("larger than the {max_len}-byte filter limit"));
     }
-    Ast::Or { items: flat, span: Span::default() }
+    String::from_utf8(buf).map_err(|_| "not UTF-8 text".into())
 }
 
 fn int(text: &str) -> Option<u64> {
@@ -530,11 +532,19 @@ fn bare_value(text: &str) -> std::result::Result<Value, ErrorKind> {
         }
         None => (text, None),
     };
+    // Letters that no address or number has: an unquoted string.
+    let looks_textual = |t: &str, ok: fn(char) -> bool| len.is_none() && t.chars().any(|c| !ok(c));
     if addr.contains(':') {
+        if looks_textual(addr, |c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            return Err(ErrorKind::BadValue(text.to_string()));
+        }
         let addr: Ipv6Addr = addr.parse().map_err(|_| ErrorKind::BadAddress)?;
         return Ok(Value::Ipv6 { addr, len: prefix_len(len, 128)? });
     }
     if addr.contains('.') {
+        if looks_textual(addr, |c| c.is_ascii_digit() || c == '.') {
+            return Err(ErrorKind::BadValue(text.to_string()));
+        }
         let addr: Ipv4Addr = addr.parse().map_err(|_| ErrorKind::BadAddress)?;
         return Ok(Value::Ipv4 { addr, len: prefix_len(len, 32)? });
     }
@@ -630,7 +640,10 @@ mod tests {
         assert_eq!(p.files, vec![dir.join("snis.txt")]);
         match &p.ast {
             Ast::And { items, .. } => match &items[1] {
-                Ast::File { body, .. } => assert_eq!(body.to_string(), "tls.sni ~ 'nflxvideo' or tls.sni = 'a.com' or tls.sni = 'b.com'"),
+                Ast::File { lines, .. } => {
+                    let shown: Vec<String> = lines.iter().map(|l| format!("{}: {}", l.line, l.ast)).collect();
+                    assert_eq!(shown, ["2: tls.sni ~ 'nflxvideo'", "4: tls.sni = 'a.com' or tls.sni = 'b.com'"]);
+                }
                 other => panic!("{other:?}"),
             },
             other => panic!("{other:?}"),

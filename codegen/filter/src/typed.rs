@@ -391,7 +391,25 @@ fn resolve_node(ast: &Ast, opts: &TypeOptions, src: Option<&str>) -> Result<Expr
         Ast::Or { items, .. } => Expr::Or(items.iter().map(|a| resolve_node(a, opts, src)).collect::<Result<_>>()?),
         Ast::And { items, .. } => Expr::And(items.iter().map(|a| resolve_node(a, opts, src)).collect::<Result<_>>()?),
         Ast::Not { inner, .. } => Expr::Not(Box::new(resolve_node(inner, opts, src)?)),
-        Ast::File { body, .. } => resolve_node(body, opts, src)?,
+        Ast::File { full_path, lines, .. } => {
+            // Each line is resolved against its own text, and errors name the file and line.
+            let items = lines
+                .iter()
+                .map(|l| {
+                    resolve_node(&l.ast, opts, Some(&l.text)).map_err(|mut e| {
+                        if e.origin.is_none() {
+                            e.origin = Some((full_path.clone(), l.line));
+                        }
+                        e
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if items.len() == 1 {
+                items.into_iter().next().unwrap_or(Expr::Or(vec![]))
+            } else {
+                Expr::Or(items)
+            }
+        }
         Ast::Name { name, span } => {
             if let Some(p) = Proto::from_name(name) {
                 Expr::Pred(Pred::Proto(p))
@@ -417,7 +435,17 @@ fn resolve_node(ast: &Ast, opts: &TypeOptions, src: Option<&str>) -> Result<Expr
         }
         Ast::Compare { field, field_span, op, op_span, value, value_span } => {
             let Some(f) = Field::lookup(field) else {
-                let kind = if field.contains('.') { unknown_field(field) } else { ErrorKind::UnknownProtocol(field.clone()) };
+                let kind = if field.contains('.') {
+                    unknown_field(field)
+                } else if Proto::from_name(field).is_some() {
+                    ErrorKind::TypeMismatch {
+                        field: field.clone(),
+                        ty: "protocol",
+                        problem: "a protocol is a predicate on its own; compare one of its fields (e.g. `tcp.port`)".into(),
+                    }
+                } else {
+                    ErrorKind::UnknownProtocol(field.clone())
+                };
                 return Err(err(kind, *field_span));
             };
             let test = typed_test(&f, *op, value, *value_span, *op_span).map_err(|(k, s)| err(k, s))?;
@@ -438,7 +466,7 @@ pub fn resolve_source(ast: &Ast, src: &str, opts: &TypeOptions) -> Result<Expr> 
 fn unknown_field(name: &str) -> ErrorKind {
     let all = weir_protocols::all_fields();
     let proto = name.split('.').next().unwrap_or("");
-    // Suggest the closest name of the same protocol (edit distance ≤ 2), else any.
+    // Suggest the closest name (edit distance ≤ 3), preferring the same protocol.
     let best = all
         .iter()
         .map(|f| (edit_distance(f.name, name), !f.name.starts_with(proto), f.name))
@@ -478,8 +506,8 @@ fn typed_test(f: &Field, op: Op, value: &Value, vspan: Span, ospan: Span) -> Tes
     let wrong_value = |v: &Value, span: Span| mismatch(format!("{} cannot be compared with it", value_kind(v)), span);
     match f.ty {
         FieldType::Bool => match (op, value) {
-            (Op::Eq, Value::Bool(b)) => Ok(Test::Bool(*b)),
-            (Op::Eq, Value::Int(n @ (0 | 1))) => Ok(Test::Bool(*n == 1)),
+            (Op::Eq | Op::Ne, Value::Bool(b)) => Ok(Test::Bool(*b)),
+            (Op::Eq | Op::Ne, Value::Int(n @ (0 | 1))) => Ok(Test::Bool(*n == 1)),
             (Op::Eq | Op::Ne, v) => Err(wrong_value(v, vspan)),
             _ => Err(op_unsupported()),
         },
@@ -504,14 +532,14 @@ fn typed_test(f: &Field, op: Op, value: &Value, vspan: Span, ospan: Span) -> Tes
                 (Op::Gt, Value::Int(n)) if *n >= max => Err(empty(format!("no {} is > {n}", type_name(f.ty)))),
                 (Op::Gt, Value::Int(n)) => Ok(Test::IntRange { lo: *n + 1, hi: max }),
                 (Op::Ge, Value::Int(n)) => Ok(Test::IntRange { lo: fits(*n, vspan)?, hi: max }),
-                (Op::In | Op::Eq, Value::Range { lo, hi, inclusive }) => {
+                (Op::In | Op::Eq | Op::Ne, Value::Range { lo, hi, inclusive }) => {
                     let hi = if *inclusive { *hi } else { *hi - 1 };
                     if *lo > max {
                         return Err(empty(format!("{} holds no value above {max}", type_name(f.ty))));
                     }
                     Ok(Test::IntRange { lo: *lo, hi: hi.min(max) })
                 }
-                (Op::In | Op::Eq, Value::Set(items)) => {
+                (Op::In | Op::Eq | Op::Ne, Value::Set(items)) => {
                     let mut v = Vec::new();
                     for (item, span) in items {
                         match item {
@@ -535,7 +563,7 @@ fn typed_test(f: &Field, op: Op, value: &Value, vspan: Span, ospan: Span) -> Tes
                 (other, _) => Err(wrong_value(other, span)),
             };
             match (op, value) {
-                (Op::Eq | Op::Ne | Op::In, Value::Set(items)) if op != Op::Ne => {
+                (Op::Eq | Op::Ne | Op::In, Value::Set(items)) => {
                     let mut v = items.iter().map(|(i, s)| prefix(i, *s)).collect::<std::result::Result<Vec<_>, _>>()?;
                     v.sort_unstable();
                     v.dedup();
@@ -547,7 +575,7 @@ fn typed_test(f: &Field, op: Op, value: &Value, vspan: Span, ospan: Span) -> Tes
         }
         FieldType::Str | FieldType::Bytes => match (op, value) {
             (Op::Eq | Op::Ne, Value::Str(s)) => Ok(Test::StrEq(vec![s.clone()])),
-            (Op::In | Op::Eq, Value::Set(items)) => {
+            (Op::In | Op::Eq | Op::Ne, Value::Set(items)) => {
                 let mut v = Vec::new();
                 for (item, span) in items {
                     match item {
