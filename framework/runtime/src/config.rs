@@ -18,6 +18,12 @@
 //!
 //! [offline]
 //! cores = 1
+//!
+//! [online]                 # live capture through DPDK (feature `dpdk`, crate weir-dpdk)
+//! eal = ["--no-huge", "-m", "1024"]   # extra EAL arguments
+//! cores = [1, 2]           # worker lcores, one RX queue each (empty: every EAL worker lcore)
+//! ports = [0]              # DPDK port ids (empty: every port)
+//! duration_s = 0           # stop after this long (0: on Ctrl-C only)
 //! ```
 
 use serde::Deserialize;
@@ -32,6 +38,7 @@ pub struct Config {
     pub defrag: DefragSettings,
     pub packets: PacketSettings,
     pub offline: OfflineSettings,
+    pub online: OnlineSettings,
 }
 
 /// IP reassembly limits (see `weir_wire::defrag`).
@@ -107,6 +114,75 @@ impl Default for OfflineSettings {
     }
 }
 
+/// Live capture through DPDK (used by the `weir-dpdk` crate; ignored by pcap runs).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnlineSettings {
+    /// Extra EAL arguments, passed as they are (e.g. `--vdev`, `-a`, `--no-pci`).
+    pub eal: Vec<String>,
+    /// Worker lcores, one RX queue each; empty: every worker lcore EAL was given.
+    pub cores: Vec<u32>,
+    /// The main lcore (EAL `--main-lcore`); `None`: EAL's default.
+    pub main_core: Option<u32>,
+    /// Memory in MB without hugepages (`--no-huge -m N`); 0: use hugepages.
+    pub no_huge_mb: u32,
+    /// Directory of DPDK's poll-mode driver plugins (EAL `-d`); empty: the build-time default.
+    pub pmd_dir: String,
+    /// Virtual devices (EAL `--vdev`), e.g. `net_pcap0,rx_pcap=trace.pcap`.
+    pub vdevs: Vec<String>,
+    /// PCI allow-list (EAL `-a`); empty: every bound device.
+    pub allow: Vec<String>,
+    /// DPDK port ids; empty: every available port.
+    pub ports: Vec<u16>,
+    /// An extra RX queue per port for flows sampled out through the redirection table.
+    pub sink: bool,
+    pub rx_descriptors: u16,
+    /// Mbufs in the pool (per socket) and the per-lcore cache.
+    pub mbufs: u32,
+    pub mbuf_cache: u32,
+    /// Mbuf data room in bytes (headroom included).
+    pub mbuf_size: u16,
+    /// Packets per RX burst.
+    pub burst: u16,
+    pub promiscuous: bool,
+    /// Port MTU; 0: leave the device's.
+    pub mtu: u16,
+    /// Stop after this many seconds; 0: only on Ctrl-C (or `idle_exit_s`).
+    pub duration_s: u64,
+    /// Stop once no packet arrived for this many seconds; 0: never. The
+    /// quiet period is not counted as packet time (replays give the same
+    /// results as reading the file).
+    pub idle_exit_s: u64,
+    /// On a quiet queue, advance timers from the clock after this many ms without packets.
+    pub idle_tick_ms: u64,
+}
+
+impl Default for OnlineSettings {
+    fn default() -> Self {
+        OnlineSettings {
+            eal: Vec::new(),
+            cores: Vec::new(),
+            main_core: None,
+            no_huge_mb: 0,
+            pmd_dir: String::new(),
+            vdevs: Vec::new(),
+            allow: Vec::new(),
+            ports: Vec::new(),
+            sink: false,
+            rx_descriptors: 1024,
+            mbufs: 16383,
+            mbuf_cache: 256,
+            mbuf_size: 2176,
+            burst: 32,
+            promiscuous: true,
+            mtu: 0,
+            duration_s: 0,
+            idle_exit_s: 0,
+            idle_tick_ms: 100,
+        }
+    }
+}
+
 /// A configuration that could not be read or is inconsistent.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -174,6 +250,15 @@ impl Config {
         }
         if self.offline.batch == 0 {
             return Err(invalid("[offline] batch must be positive".into()));
+        }
+        let o = &self.online;
+        if o.rx_descriptors == 0
+            || o.burst == 0
+            || o.burst > 512
+            || o.mbufs < 64
+            || o.mbuf_size < 256
+        {
+            return Err(invalid("[online] rx_descriptors must be positive, burst between 1 and 512, mbufs at least 64 and mbuf_size at least 256".into()));
         }
         Ok(())
     }
