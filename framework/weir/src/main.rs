@@ -13,6 +13,8 @@ use weir::log::{sort_sessions, L7Record, LogApp};
 use weir::runtime::{run_offline, Config, RunReport};
 use weir_protocols::registry::Protocol;
 
+mod live;
+
 #[derive(Parser)]
 #[command(
     name = "weir",
@@ -62,8 +64,23 @@ struct LogArgs {
     /// e.g. "tls.sni contains 'nflx' or dns"; see `weir filter explain`.
     #[arg(long)]
     filter: Option<String>,
+    /// Capture live through DPDK instead of reading files (needs the `dpdk`
+    /// cargo feature); the `[online]` section of --config applies.
+    #[arg(long)]
+    dpdk: bool,
+    /// With --dpdk: EAL arguments, appended to those of the config, e.g.
+    /// '--no-huge -m 1024 --no-pci --vdev net_pcap0,rx_pcap=trace.pcap'.
+    #[arg(long, allow_hyphen_values = true, requires = "dpdk")]
+    eal: Option<String>,
+    /// With --dpdk: stop once no packet arrived for this many seconds (the
+    /// quiet period is not packet time, so a replayed trace logs as when read).
+    #[arg(long, requires = "dpdk")]
+    idle_exit: Option<u64>,
+    /// With --dpdk: stop after this many seconds (default: at Ctrl-C).
+    #[arg(long, requires = "dpdk")]
+    duration: Option<u64>,
     /// pcap or pcapng files, or directories of them.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "dpdk", conflicts_with = "dpdk")]
     inputs: Vec<PathBuf>,
 }
 
@@ -92,10 +109,16 @@ fn log(args: LogArgs) -> Result<()> {
     }
     cfg.validate()?;
     let trie = args.filter.as_deref().map(compile_filter).transpose()?.map(|(_, t)| Arc::new(t));
-    let (apps, report) = run_offline(&args.inputs, &cfg, |_| match &trie {
+    let make_app = |_| match &trie {
         Some(t) => LogApp::with_filter(t.clone()),
         None => LogApp::default(),
-    })?;
+    };
+    let (apps, report, online) = if args.dpdk {
+        live::run(&args, &mut cfg, make_app)?
+    } else {
+        let (apps, report) = run_offline(&args.inputs, &cfg, make_app)?;
+        (apps, report, None)
+    };
     for w in &report.warnings {
         eprintln!("weir: warning: {w}");
     }
@@ -123,7 +146,10 @@ fn log(args: LogArgs) -> Result<()> {
     w.flush()
         .with_context(|| format!("{}: cannot write", path.display()))?;
     let stats_path = args.out.join("stats.json");
-    let stats_json = serde_json::json!({ "total": &report.stats, "per_core": &report.per_core });
+    let mut stats_json = serde_json::json!({ "total": &report.stats, "per_core": &report.per_core });
+    if let Some(online) = online {
+        stats_json["dpdk"] = online;
+    }
     std::fs::write(
         &stats_path,
         serde_json::to_string_pretty(&stats_json)? + "\n",
