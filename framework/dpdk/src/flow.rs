@@ -215,6 +215,32 @@ pub fn install_hw_filter<N: NicControl + ?Sized>(
         }
         report.outcomes.push((rule.clone(), outcome));
     }
+    // Non-first IP fragments carry no TCP/UDP header, so no rule naming a
+    // transport matches them; without companions the drop rule below would
+    // discard fragments of wanted connections (weir reassembles them).
+    if all_in_hw {
+        'companions: for alternatives in fragment_patterns(rules) {
+            // The narrowest alternative the NIC takes (addresses, then protocol dropped).
+            let mut last_err = None;
+            for pattern in alternatives {
+                let f = FlowRule { priority: ACCEPT_PRIORITY, pattern, action: action.clone() };
+                match nic.flow_validate(&f).and_then(|()| nic.flow_create(&f)) {
+                    Ok(id) => {
+                        report.installed.push((f, id));
+                        continue 'companions;
+                    }
+                    Err(e) => last_err = Some((f, e)),
+                }
+            }
+            if let Some((f, e)) = last_err {
+                report.log.push(format!(
+                    "{driver}: cannot match IP fragments (`{f}`: {e}), so nothing is dropped by the NIC"
+                ));
+            }
+            all_in_hw = false;
+            break;
+        }
+    }
     if all_in_hw {
         let drop = FlowRule {
             priority: DROP_PRIORITY,
@@ -307,6 +333,48 @@ fn install_one<N: NicControl + ?Sized>(
             .map(|e| e.to_string())
             .unwrap_or_else(|| "refused".into()),
     }
+}
+
+/// Patterns accepting the IP fragments of what `rules` accept: for every
+/// rule naming a transport and each of its IP items, the alternatives from
+/// narrowest to widest — the IP item with addresses and protocol, without
+/// addresses, without either — each followed by [`FlowItem::Fragment`].
+/// Deduplicated, in rule order.
+pub fn fragment_patterns(rules: &[HwRule]) -> Vec<Vec<Vec<FlowItem>>> {
+    let frag = |p: Vec<FlowItem>| -> Vec<FlowItem> {
+        let mut f: Vec<FlowItem> = p.into_iter().filter(|i| !matches!(i, FlowItem::Tcp { .. } | FlowItem::Udp { .. })).collect();
+        f.push(FlowItem::Fragment);
+        f
+    };
+    let mut out: Vec<Vec<Vec<FlowItem>>> = Vec::new();
+    for r in rules.iter().filter(|r| r.l4.is_some()) {
+        let exact = HwRule { src_port: None, dst_port: None, ..r.clone() };
+        let no_addrs = HwRule { src_addr: None, dst_addr: None, ..exact.clone() };
+        let per_ip: Vec<Vec<Vec<FlowItem>>> = [exact, no_addrs]
+            .iter()
+            .map(|c| patterns(c).unwrap_or_default().into_iter().map(frag).collect())
+            .collect();
+        for (i, p) in per_ip[0].iter().enumerate() {
+            let mut alts = vec![p.clone()];
+            if let Some(w) = per_ip[1].get(i) {
+                alts.push(w.clone());
+            }
+            // Without a transport the IP item loses its protocol; with no IP
+            // version named, one pattern per family (as `patterns` makes).
+            let family = p.get(1).cloned();
+            let bare = match family {
+                Some(FlowItem::Ipv4 { .. }) => Some(vec![FlowItem::Eth, FlowItem::Ipv4 { src: None, dst: None, proto: None }, FlowItem::Fragment]),
+                Some(FlowItem::Ipv6 { .. }) => Some(vec![FlowItem::Eth, FlowItem::Ipv6 { src: None, dst: None, proto: None }, FlowItem::Fragment]),
+                _ => None,
+            };
+            alts.extend(bare);
+            alts.dedup();
+            if !out.contains(&alts) {
+                out.push(alts);
+            }
+        }
+    }
+    out
 }
 
 /// Removes the rules of an [`OffloadReport`] (e.g. before a new filter).

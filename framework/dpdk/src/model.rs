@@ -23,6 +23,8 @@ pub struct FlowSupport {
     /// Address masks other than all-ones (prefixes shorter than the address).
     pub prefix_masks: bool,
     pub ports: bool,
+    /// Matching IP fragments ([`FlowItem::Fragment`]).
+    pub fragments: bool,
     pub queue_action: bool,
     pub rss_action: bool,
     pub drop_action: bool,
@@ -41,6 +43,7 @@ impl FlowSupport {
             udp: false,
             prefix_masks: false,
             ports: false,
+            fragments: false,
             queue_action: false,
             rss_action: false,
             drop_action: false,
@@ -58,6 +61,7 @@ impl FlowSupport {
             udp: true,
             prefix_masks: true,
             ports: true,
+            fragments: true,
             queue_action: true,
             rss_action: true,
             drop_action: true,
@@ -218,9 +222,12 @@ impl ModelNic {
             return Err("pattern must start with eth".into());
         }
         let pfx_ok = |len: u8, full: u8| s.prefix_masks || len == full || len == 0;
-        for item in &rule.pattern[1..] {
+        for (i, item) in rule.pattern.iter().enumerate().skip(1) {
             let ok = match item {
                 FlowItem::Eth => false,
+                FlowItem::Fragment => {
+                    s.fragments && matches!(rule.pattern[i - 1], FlowItem::Ipv4 { .. } | FlowItem::Ipv6 { .. })
+                }
                 FlowItem::Ipv4 { src, dst, .. } => {
                     s.ipv4
                         && [src, dst]
@@ -341,8 +348,10 @@ struct PacketFields {
     src: IpAddr,
     dst: IpAddr,
     proto: IpProtocol,
-    /// Ports of an unfragmented (or first-fragment) TCP/UDP packet.
+    /// Ports of an unfragmented TCP/UDP packet (a fragment's transport
+    /// header is not looked at, as on NICs that do not parse first fragments).
     ports: Option<(u16, u16)>,
+    fragment: bool,
 }
 
 impl PacketFields {
@@ -365,6 +374,7 @@ impl PacketFields {
             dst: l3.ip.dst,
             proto: l3.ip.protocol,
             ports,
+            fragment: l3.fragment.is_some(),
         })
     }
 }
@@ -406,12 +416,14 @@ fn matches(pattern: &[FlowItem], f: Option<&PacketFields>) -> bool {
                 && dst.is_none_or(|(a, l)| prefix_match(f.dst, IpAddr::V6(a), l))
                 && proto.is_none_or(|p| proto_num(f.proto) == Some(p))
         }),
-        FlowItem::Tcp { src_port, dst_port } => {
-            f.is_some_and(|f| f.proto == IpProtocol::Tcp && ports_match(f, *src_port, *dst_port))
-        }
-        FlowItem::Udp { src_port, dst_port } => {
-            f.is_some_and(|f| f.proto == IpProtocol::Udp && ports_match(f, *src_port, *dst_port))
-        }
+        // A transport item needs the transport header, which a fragment lacks.
+        FlowItem::Tcp { src_port, dst_port } => f.is_some_and(|f| {
+            f.proto == IpProtocol::Tcp && !f.fragment && ports_match(f, *src_port, *dst_port)
+        }),
+        FlowItem::Udp { src_port, dst_port } => f.is_some_and(|f| {
+            f.proto == IpProtocol::Udp && !f.fragment && ports_match(f, *src_port, *dst_port)
+        }),
+        FlowItem::Fragment => f.is_some_and(|f| f.fragment),
     })
 }
 

@@ -137,6 +137,11 @@ pub enum FlowItem {
         src_port: Option<u16>,
         dst_port: Option<u16>,
     },
+    /// Only IP fragments (IPv4: MF set or a non-zero offset; IPv6: a
+    /// fragment header). Follows the IP item. A non-first fragment carries
+    /// no TCP/UDP header, so a rule naming a transport cannot match it: the
+    /// offload accepts fragments with companion rules of this kind.
+    Fragment,
 }
 
 /// What a matching packet gets.
@@ -203,6 +208,7 @@ impl fmt::Display for FlowRule {
                     port(f, "src", *src_port)?;
                     port(f, "dst", *dst_port)?;
                 }
+                FlowItem::Fragment => f.write_str("fragment")?,
             }
         }
         f.write_str(" / end actions ")?;

@@ -230,8 +230,9 @@ fn full_featured_nic_takes_every_rule_and_drops_the_rest() {
         .outcomes
         .iter()
         .all(|(_, o)| matches!(o, RuleOutcome::Exact { .. })));
-    // 1 + 2 (udp for both families) + 1 accepting rules, then the drop.
-    assert_eq!(report.installed.len(), 5);
+    // 1 + 2 (udp for both families) + 1 accepting rules, 3 companions
+    // accepting their IP fragments (10/8 TCP, UDP for both families), then the drop.
+    assert_eq!(report.installed.len(), 8);
     assert!(nic.validations.iter().all(|(_, ok)| *ok));
     let https = Pkt {
         src: v4(192, 168, 1, 1),
@@ -243,6 +244,15 @@ fn full_featured_nic_takes_every_rule_and_drops_the_rest() {
     assert!(matches!(nic.classify(&https.frame()), Verdict::Queue(_)));
     let other = Pkt { dport: 80, ..https };
     assert_eq!(nic.classify(&other.frame()), Verdict::Drop);
+    // A non-first fragment of a wanted TCP connection has no TCP header: the
+    // port rule cannot see it, the fragment companion keeps it.
+    let mut frag = https.frame();
+    frag[14 + 6..14 + 8].copy_from_slice(&0x0010u16.to_be_bytes()); // offset 128 bytes
+    assert!(matches!(nic.classify(&frag), Verdict::Queue(_)), "a fragment of a wanted connection is kept");
+    let mut unwanted_frag = https.frame();
+    unwanted_frag[14 + 16..14 + 20].copy_from_slice(&[192, 168, 9, 9]); // dst outside 10/8
+    unwanted_frag[14 + 6..14 + 8].copy_from_slice(&0x0010u16.to_be_bytes());
+    assert_eq!(nic.classify(&unwanted_frag), Verdict::Drop, "fragments of unwanted traffic are still dropped");
     let mut report = report;
     remove_offload(&mut nic, &mut report);
     assert_eq!(nic.rules().count(), 0);

@@ -20,6 +20,8 @@ enum ItemData {
 pub(super) struct CFlow {
     attr: dpdk_sys::rte_flow_attr,
     _data: Vec<ItemData>,
+    /// `last` of an IPv4 item restricted to fragments (a range on fragment_offset).
+    _ipv4_last: Option<Box<dpdk_sys::rte_flow_item_ipv4>>,
     items: Vec<dpdk_sys::rte_flow_item>,
     _queue: Box<dpdk_sys::rte_flow_action_queue>,
     _rss: Box<dpdk_sys::rte_flow_action_rss>,
@@ -55,8 +57,25 @@ impl CFlow {
     pub(super) fn new(rule: &FlowRule, rss_key: &[u8]) -> CFlow {
         let mut data = Vec::with_capacity(rule.pattern.len());
         let mut kinds = Vec::with_capacity(rule.pattern.len());
+        // (item index, last) for an IPv4 item matching only fragments.
+        let mut ipv4_last: Option<(usize, Box<dpdk_sys::rte_flow_item_ipv4>)> = None;
         for item in &rule.pattern {
             match item {
+                FlowItem::Fragment => match data.last_mut() {
+                    // IPv4: MF or offset non-zero, i.e. (fragment_offset & 0x3fff) in 1..=0x3fff.
+                    Some(ItemData::Ipv4(d)) => {
+                        d[0].hdr.fragment_offset = 1u16.to_be();
+                        d[1].hdr.fragment_offset = 0x3fffu16.to_be();
+                        let mut last: Box<dpdk_sys::rte_flow_item_ipv4> = Box::new(d[0]);
+                        last.hdr.fragment_offset = 0x3fffu16.to_be();
+                        ipv4_last = Some((data.len() - 1, last));
+                    }
+                    // IPv6: a fragment extension header is present.
+                    _ => {
+                        kinds.push(dpdk_sys::RTE_FLOW_ITEM_TYPE_IPV6_FRAG_EXT);
+                        data.push(ItemData::None);
+                    }
+                },
                 FlowItem::Eth => {
                     kinds.push(dpdk_sys::RTE_FLOW_ITEM_TYPE_ETH);
                     data.push(ItemData::None);
@@ -126,7 +145,8 @@ impl CFlow {
         let mut items: Vec<dpdk_sys::rte_flow_item> = kinds
             .iter()
             .zip(&data)
-            .map(|(&kind, d)| {
+            .enumerate()
+            .map(|(i, (&kind, d))| {
                 let (spec, mask): (*const c_void, *const c_void) = match d {
                     ItemData::None => (std::ptr::null(), std::ptr::null()),
                     ItemData::Ipv4(b) => spec_mask(b),
@@ -134,10 +154,14 @@ impl CFlow {
                     ItemData::Tcp(b) => spec_mask(b),
                     ItemData::Udp(b) => spec_mask(b),
                 };
+                let last: *const c_void = match &ipv4_last {
+                    Some((at, l)) if *at == i => (&**l as *const dpdk_sys::rte_flow_item_ipv4).cast(),
+                    _ => std::ptr::null(),
+                };
                 dpdk_sys::rte_flow_item {
                     type_: kind,
                     spec,
-                    last: std::ptr::null(),
+                    last,
                     mask,
                 }
             })
@@ -193,6 +217,7 @@ impl CFlow {
         CFlow {
             attr,
             _data: data,
+            _ipv4_last: ipv4_last.map(|(_, l)| l),
             items,
             _queue: queue,
             _rss: rss,
