@@ -134,24 +134,33 @@ impl fmt::Display for Dnf {
 pub struct DnfOptions {
     /// Most conjunctions before or after expansion (default 100,000).
     pub max_conjunctions: usize,
+    /// Most literals in one conjunction (default 256): bounds the depth of
+    /// tries and the cost of a long `and`.
+    pub max_conjunction_len: usize,
+    /// Most literals over all conjunctions (default 2,000,000): bounds memory.
+    pub max_literals: usize,
 }
 
 impl Default for DnfOptions {
     fn default() -> Self {
-        DnfOptions { max_conjunctions: 100_000 }
+        DnfOptions { max_conjunctions: 100_000, max_conjunction_len: 256, max_literals: 2_000_000 }
     }
 }
 
-/// The normal form would exceed [`DnfOptions::max_conjunctions`].
+/// The normal form would exceed one of the [`DnfOptions`] limits.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the normal form has more than {limit} conjunctions")]
-pub struct DnfTooLarge {
-    pub limit: usize,
+pub enum DnfTooLarge {
+    #[error("the normal form has more than {0} conjunctions")]
+    Conjunctions(usize),
+    #[error("a conjunction of the normal form has more than {0} literals")]
+    ConjunctionLength(usize),
+    #[error("the normal form has more than {0} literals in all")]
+    Literals(usize),
 }
 
 /// Computes the expanded normal form of `expr`.
 pub fn to_dnf(expr: &Expr, opts: &DnfOptions) -> Result<Dnf, DnfTooLarge> {
-    let raw = distribute(expr, false, opts.max_conjunctions)?;
+    let raw = distribute(expr, false, opts)?;
     let mut out: Vec<Conjunction> = Vec::new();
     let mut seen = HashSet::new();
     for lits in raw {
@@ -159,7 +168,7 @@ pub fn to_dnf(expr: &Expr, opts: &DnfOptions) -> Result<Dnf, DnfTooLarge> {
             if seen.insert(c.clone()) {
                 out.push(c);
                 if out.len() > opts.max_conjunctions {
-                    return Err(DnfTooLarge { limit: opts.max_conjunctions });
+                    return Err(DnfTooLarge::Conjunctions(opts.max_conjunctions));
                 }
             }
         }
@@ -168,17 +177,18 @@ pub fn to_dnf(expr: &Expr, opts: &DnfOptions) -> Result<Dnf, DnfTooLarge> {
 }
 
 /// DNF of `expr` (negated when `neg`), as lists of literals.
-fn distribute(expr: &Expr, neg: bool, max: usize) -> Result<Vec<Vec<Literal>>, DnfTooLarge> {
+fn distribute(expr: &Expr, neg: bool, opts: &DnfOptions) -> Result<Vec<Vec<Literal>>, DnfTooLarge> {
+    let max = opts.max_conjunctions;
     match (expr, neg) {
         (Expr::Pred(p), _) => Ok(vec![vec![Literal { pred: p.clone(), negated: neg }]]),
-        (Expr::Not(inner), _) => distribute(inner, !neg, max),
+        (Expr::Not(inner), _) => distribute(inner, !neg, opts),
         // Or, or a negated And (De Morgan): union of the items' DNFs.
         (Expr::Or(items), false) | (Expr::And(items), true) => {
             let mut out = Vec::new();
             for item in items {
-                out.extend(distribute(item, neg, max)?);
+                out.extend(distribute(item, neg, opts)?);
                 if out.len() > max {
-                    return Err(DnfTooLarge { limit: max });
+                    return Err(DnfTooLarge::Conjunctions(opts.max_conjunctions));
                 }
             }
             Ok(out)
@@ -187,9 +197,26 @@ fn distribute(expr: &Expr, neg: bool, max: usize) -> Result<Vec<Vec<Literal>>, D
         (Expr::And(items), false) | (Expr::Or(items), true) => {
             let mut acc: Vec<Vec<Literal>> = vec![vec![]];
             for item in items {
-                let d = distribute(item, neg, max)?;
+                let d = distribute(item, neg, opts)?;
                 if acc.len().saturating_mul(d.len()) > max {
-                    return Err(DnfTooLarge { limit: max });
+                    return Err(DnfTooLarge::Conjunctions(opts.max_conjunctions));
+                }
+                // Bound every conjunction's length and the total size before building.
+                let longest_a = acc.iter().map(Vec::len).max().unwrap_or(0);
+                let longest_d = d.iter().map(Vec::len).max().unwrap_or(0);
+                if longest_a + longest_d > opts.max_conjunction_len {
+                    return Err(DnfTooLarge::ConjunctionLength(opts.max_conjunction_len));
+                }
+                let total: usize = acc.iter().map(Vec::len).sum::<usize>() * d.len() + d.iter().map(Vec::len).sum::<usize>() * acc.len();
+                if total > opts.max_literals {
+                    return Err(DnfTooLarge::Literals(opts.max_literals));
+                }
+                if d.len() == 1 {
+                    // One alternative: extend in place (a long `and` stays linear).
+                    for a in &mut acc {
+                        a.extend(d[0].iter().cloned());
+                    }
+                    continue;
                 }
                 let mut next = Vec::with_capacity(acc.len() * d.len());
                 for a in &acc {
@@ -313,10 +340,14 @@ fn redundant_negative(pred: &Pred, chosen: &[Proto]) -> bool {
     }
 }
 
+/// Most conjunctions for which absorption is attempted: it is quadratic, and
+/// an optimisation only (the normal form stays equivalent without it).
+const MAX_ABSORB: usize = 10_000;
+
 /// Removes conjunctions that contain all literals of another (`a or a and b` ⇒ `a`).
 fn remove_absorbed(mut cs: Vec<Conjunction>) -> Vec<Conjunction> {
     let lens: HashSet<usize> = cs.iter().map(|c| c.literals.len()).collect();
-    if lens.len() <= 1 {
+    if lens.len() <= 1 || cs.len() > MAX_ABSORB {
         return cs; // equal lengths: only duplicates could absorb, and those are gone
     }
     let sets: Vec<HashSet<&Literal>> = cs.iter().map(|c| c.literals.iter().collect()).collect();
@@ -362,6 +393,21 @@ mod tests {
         assert_eq!(dnf("tcp and not tcp"), "ipv4 and ipv6");
         assert_eq!(dnf("quic or tls"), "ipv4 and udp and quic or ipv6 and udp and quic or ipv4 and tcp and tls or ipv6 and tcp and tls");
         assert_eq!(dnf("vlan.id = 5"), "vlan and vlan.id = 5");
+    }
+
+    #[test]
+    fn size_limits_are_typed_errors() {
+        let long = vec!["tcp.port = 1"; 300].join(" and ");
+        let e = resolve(&parse(&long).unwrap(), &TypeOptions::default()).unwrap();
+        assert_eq!(to_dnf(&e, &DnfOptions::default()), Err(DnfTooLarge::ConjunctionLength(256)));
+        // (a or b) and (c or d) and ...: 2^20 conjunctions.
+        let wide = (0..20).map(|i| format!("(tcp.port = {i} or udp.port = {i})")).collect::<Vec<_>>().join(" and ");
+        let e = resolve(&parse(&wide).unwrap(), &TypeOptions::default()).unwrap();
+        assert_eq!(to_dnf(&e, &DnfOptions::default()), Err(DnfTooLarge::Conjunctions(100_000)));
+        let opts = DnfOptions { max_literals: 1_000, ..DnfOptions::default() };
+        let some = (0..8).map(|i| format!("(tcp.port = {i} or udp.port = {i})")).collect::<Vec<_>>().join(" and ");
+        let e = resolve(&parse(&some).unwrap(), &TypeOptions::default()).unwrap();
+        assert_eq!(to_dnf(&e, &opts), Err(DnfTooLarge::Literals(1_000)));
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! TCP / UDP; equality on protocol and ports, prefix on addresses) whose
 //! union is at least as broad as a filter.
 //!
-//! A packet that matches the filter always matches some rule of
-//! [`HwFilter::Rules`]; the converse need not hold (the software filter still
+//! Every packet of a connection that matches the filter — in either
+//! direction — matches some rule of [`HwFilter::Rules`] (rules come in
+//! mirrored pairs); the converse need not hold (the software filter still
 //! runs). When no narrower set of rules is exact, the result is
-//! [`HwFilter::AcceptAll`].
+//! [`HwFilter::AcceptAll`]. Rules naming a transport cannot see non-first
+//! IP fragments (no transport header): an offload must accept fragments
+//! separately (`weir-dpdk` installs fragment companion rules).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -55,6 +58,19 @@ pub struct HwRule {
     pub l4: Option<HwL4>,
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
+}
+
+impl HwRule {
+    /// The same rule for the other direction (sources and destinations swapped).
+    pub fn mirrored(&self) -> HwRule {
+        HwRule {
+            src_addr: self.dst_addr,
+            dst_addr: self.src_addr,
+            src_port: self.dst_port,
+            dst_port: self.src_port,
+            ..self.clone()
+        }
+    }
 }
 
 impl fmt::Display for HwPrefix {
@@ -116,8 +132,15 @@ pub fn derive(filters: &[&Dnf], max_rules: usize) -> HwFilter {
             }
         }
     }
+    // A connection's filter covers both directions: a rule on the
+    // originator's side (`dst is 443`) also needs its mirror for the replies.
+    let mirrored: Vec<HwRule> = rules.iter().map(HwRule::mirrored).collect();
+    rules.extend(mirrored);
     rules.sort();
     rules.dedup();
+    if rules.len() > max_rules * 8 {
+        return HwFilter::AcceptAll;
+    }
     // Drop rules covered by a broader one.
     let keep: Vec<bool> = rules
         .iter()
@@ -188,6 +211,9 @@ fn conjunction_rules(c: &Conjunction) -> Option<Vec<HwRule>> {
     }
     let mut rules = vec![base];
     for alts in alternatives {
+        if rules.len().saturating_mul(alts.len()) > 4096 {
+            return None;
+        }
         let mut next = Vec::new();
         for r in &rules {
             for a in &alts {
@@ -293,7 +319,11 @@ mod tests {
     #[test]
     fn rules() {
         assert_eq!(hw("tls"), "eth / ipv4 / tcp\neth / ipv6 / tcp");
-        assert_eq!(hw("tcp.dst_port = 443 and ipv4.dst_addr in 10.0.0.0/8"), "eth / ipv4 dst is 10.0.0.0/8 / tcp dst is 443");
+        // The replies of a matching connection come back mirrored.
+        assert_eq!(
+            hw("tcp.dst_port = 443 and ipv4.dst_addr in 10.0.0.0/8"),
+            "eth / ipv4 dst is 10.0.0.0/8 / tcp dst is 443\neth / ipv4 src is 10.0.0.0/8 / tcp src is 443"
+        );
         // A combined field becomes one rule per endpoint.
         assert_eq!(
             hw("tcp.port = 22"),
@@ -301,7 +331,7 @@ mod tests {
         );
         // (src or dst in /8) and (src or dst in /16): the /16 alternatives cover the rest.
         assert_eq!(hw("ipv4.addr in 10.0.0.0/8 and ipv4.addr in 10.1.0.0/16"), "eth / ipv4 dst is 10.1.0.0/16\neth / ipv4 src is 10.1.0.0/16");
-        assert_eq!(hw("tls.sni = 'a' and ipv6.dst_addr = ::1"), "eth / ipv6 dst is ::1/128 / tcp");
+        assert_eq!(hw("tls.sni = 'a' and ipv6.dst_addr = ::1"), "eth / ipv6 dst is ::1/128 / tcp\neth / ipv6 src is ::1/128 / tcp");
         // Not expressible: VLAN, negations, wide port ranges: broaden.
         assert!(hw("vlan.id = 3").starts_with("accept all"));
         assert!(hw("tcp or vlan").starts_with("accept all"));

@@ -402,7 +402,9 @@ fn tests_disjoint(s: &Test, t: &Test) -> bool {
     }
     match (s, t) {
         (Test::Bool(x), Test::Bool(y)) => x != y,
-        (Test::StrEq(x), Test::StrEq(y)) => x.iter().all(|v| !y.contains(v)),
+        // Sets are sorted (typed.rs): a merge decides disjointness.
+        (Test::StrEq(x), Test::StrEq(y)) => sorted_disjoint(x, y),
+        (Test::IntSet(x), Test::IntSet(y)) => sorted_disjoint(x, y),
         (Test::Prefixes(x), Test::Prefixes(y)) => x.iter().all(|p| {
             y.iter().all(|q| {
                 let (a, b) = p.range();
@@ -415,6 +417,18 @@ fn tests_disjoint(s: &Test, t: &Test) -> bool {
             _ => false,
         },
     }
+}
+
+fn sorted_disjoint<T: Ord>(x: &[T], y: &[T]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return false,
+        }
+    }
+    true
 }
 
 // ---------------------------------------------------------------- building

@@ -162,7 +162,9 @@ pub struct Prefix {
 }
 
 impl Prefix {
+    /// `len` is clamped to the address length.
     pub fn new(addr: IpAddr, len: u8) -> Prefix {
+        let len = len.min(if addr.is_ipv4() { 32 } else { 128 });
         let addr = match addr {
             IpAddr::V4(a) => {
                 let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
@@ -181,7 +183,7 @@ impl Prefix {
             IpAddr::V4(a) => (32u32, u128::from(u32::from(a))),
             IpAddr::V6(a) => (128, u128::from(a)),
         };
-        let host = bits - u32::from(self.len);
+        let host = bits.saturating_sub(u32::from(self.len));
         let span = if host == 128 { u128::MAX } else { (1u128 << host) - 1 };
         (base, base | span)
     }

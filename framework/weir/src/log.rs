@@ -262,6 +262,12 @@ impl LogApp {
                 fs.facts.l7 = L7State::None;
             }
             fs.decide(trie, &mut self.sessions);
+            if ended && fs.verdict == Verdict::Undecided {
+                // Only a user predicate can stay undecided with everything
+                // known; weir log has none, but never log half a connection.
+                fs.verdict = Verdict::NoMatch;
+                fs.held.clear();
+            }
         }
     }
 

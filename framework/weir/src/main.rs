@@ -168,7 +168,12 @@ fn log(args: LogArgs) -> Result<()> {
 /// Parses a filter (relative `file=` paths from the current directory) and
 /// builds its one-pattern trie. An invalid filter is reported with its caret diagram.
 fn compile_filter(src: &str) -> Result<(Filter, PredicateTrie)> {
-    let f = Filter::new(src).map_err(|e| anyhow!("invalid filter\n{e}"))?;
+    // `weir log` has no user-defined predicates: an unknown bare name is an error.
+    let opts = weir::filter::Options {
+        types: weir::filter::typed::TypeOptions { user_predicates: Some(Vec::new()) },
+        ..Default::default()
+    };
+    let f = Filter::with_options(src, &opts).map_err(|e| anyhow!("invalid filter\n{e}"))?;
     let trie = PredicateTrie::build(&[&f.dnf], &TrieOptions::default()).map_err(|e| anyhow!("invalid filter: {e}"))?;
     Ok((f, trie))
 }

@@ -160,6 +160,15 @@ fn invalid_filter_prints_a_caret_and_fails() {
 }
 
 #[test]
+fn unknown_bare_name_is_an_error_not_a_user_predicate() {
+    let out = weir().args(["filter", "explain", "tcp and tsl"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown protocol or predicate `tsl`"), "{err}");
+    assert!(err.contains("1 | tcp and tsl\n  |         ^^^"), "{err}");
+}
+
+#[test]
 fn explain_prints_every_stage() {
     let out = weir().args(["filter", "explain", "tls.sni = 'a.com' or tls.sni = 'b.com'"]).output().unwrap();
     assert!(out.status.success());
