@@ -46,21 +46,26 @@ pub enum IrErrorKind {
     DuplicateDataType(String),
     #[error("the predicate trie is too large: {0}")]
     TooLarge(String),
+    #[error("`{a}` and `{b}` come from sessions of different protocols; no connection has both")]
+    IncompatibleData { a: String, b: String },
+    #[error("`{data}` needs a {protocols} session, which no connection the filter matches can carry")]
+    DataNeverAvailable { data: String, protocols: String },
 }
 
-/// Ordering of the non-repeating transitions along a connection's life.
+/// Order of the transitions along a connection's life; a repeating
+/// transition ranks after the one that starts it (packets after the first
+/// packet, header segments after discovery, payload after the headers).
 fn rank(t: Transition) -> u8 {
     match t {
         Transition::L4FirstPacket => 0,
-        Transition::L4EndHandshake => 1,
-        Transition::L7OnDisc => 2,
-        Transition::L7EndHeaders => 3,
-        Transition::L7EndSession => 4,
-        Transition::L4Terminated => 5,
-        // Repeating transitions run from the first packet on.
-        Transition::L4InConn | Transition::L4InStream => 0,
-        Transition::L7InHeaders => 2,
-        Transition::L7InPayload => 3,
+        Transition::L4InConn | Transition::L4InStream => 1,
+        Transition::L4EndHandshake => 2,
+        Transition::L7OnDisc => 3,
+        Transition::L7InHeaders => 4,
+        Transition::L7EndHeaders => 5,
+        Transition::L7InPayload => 6,
+        Transition::L7EndSession => 7,
+        Transition::L4Terminated => 8,
     }
 }
 
@@ -169,17 +174,54 @@ pub fn compile(app: &AppSpec, base_dir: Option<&std::path::Path>) -> Result<Ir, 
             let d = types.get(p).ok_or_else(|| err(&s.name, &format!("param {i}"), IrErrorKind::UnknownDataType(p.clone())))?;
             data.push(d.clone());
         }
-        // Inferred transition: the latest of the data's completion and the filter's decision;
-        // packet-level data makes the subscription per packet.
-        let inferred = data
+        // Session data must share a protocol, and the filter must allow it.
+        let mut common: Option<(String, Vec<Protocol>)> = None;
+        for (i, d) in data.iter().enumerate().filter(|(_, d)| d.level == Level::Session) {
+            common = Some(match common {
+                None => (d.name.clone(), d.protocols.clone()),
+                Some((a, ps)) => {
+                    let both: Vec<Protocol> = ps.iter().copied().filter(|p| d.protocols.contains(p)).collect();
+                    if both.is_empty() {
+                        return Err(err(&s.name, &format!("param {i}"), IrErrorKind::IncompatibleData { a, b: d.name.clone() }));
+                    }
+                    (a, both)
+                }
+            });
+        }
+        if let Some((name, protos)) = &common {
+            let possible = dnf.conjunctions.iter().any(|c| {
+                protos.iter().any(|p| {
+                    c.literals.iter().filter(|l| !l.negated).all(|l| match &l.pred {
+                        Pred::Proto(weir_filter::typed::Proto::L7(q)) => q == p,
+                        Pred::Proto(weir_filter::typed::Proto::Tcp) => p.runs_over(weir_protocols::Transport::Tcp),
+                        Pred::Proto(weir_filter::typed::Proto::Udp) => p.runs_over(weir_protocols::Transport::Udp),
+                        _ => true,
+                    })
+                })
+            });
+            if !possible {
+                let names: Vec<&str> = protos.iter().map(|p| p.name()).collect();
+                return Err(err(&s.name, "filter", IrErrorKind::DataNeverAvailable { data: name.clone(), protocols: names.join("/") }));
+            }
+        }
+        // Delivery: when the data are complete and a conjunction of the filter
+        // matched; a conjunction decided earlier delivers earlier, so the
+        // inferred transition is the data's, or the earliest any conjunction
+        // can decide. Packet-level data makes the subscription per packet.
+        let data_ready = data.iter().map(|d| d.complete_at).max_by_key(|t| rank(*t)).unwrap_or(Transition::L4FirstPacket);
+        let earliest_decision = dnf
+            .conjunctions
             .iter()
-            .map(|d| d.complete_at)
-            .chain([decided.0])
-            .max_by_key(|t| (rank(*t), !repeating(*t)))
+            .map(|c| c.literals.iter().map(|l| literal_transition(l, &fns)).max_by_key(|t| rank(*t)).unwrap_or(Transition::L4FirstPacket))
+            .min_by_key(|t| rank(*t))
             .unwrap_or(Transition::L4FirstPacket);
+        let inferred = if rank(earliest_decision) > rank(data_ready) { earliest_decision } else { data_ready };
         let packet_level = data.iter().find(|d| d.level == Level::Packet).map(|d| d.complete_at);
         let deliver_at = s.callback.on.or(packet_level).unwrap_or(inferred);
-        let repeated = repeating(deliver_at) || data.iter().any(|d| d.level == Level::Session && d.complete_at == deliver_at && d.protocols.iter().any(|p| matches!(p, Protocol::Http | Protocol::Dns)));
+        // Per occurrence when named at (or made of data of) a repeating
+        // transition, or per session; a filter decided on a repeating
+        // transition still delivers once.
+        let repeated = s.callback.on.or(packet_level).is_some_and(repeating) || data.iter().any(|d| d.level == Level::Session && d.complete_at == deliver_at && d.protocols.iter().any(|p| matches!(p, Protocol::Http | Protocol::Dns)));
         for (i, d) in data.iter().enumerate() {
             let part = format!("param {i}");
             let ok = match d.level {
@@ -199,7 +241,8 @@ pub fn compile(app: &AppSpec, base_dir: Option<&std::path::Path>) -> Result<Ir, 
                 return Err(err(&s.name, &part, IrErrorKind::DataUnavailable { data: d.name.clone(), at: deliver_at, earliest: d.complete_at }));
             }
         }
-        if !repeated && !s.callback.streaming && rank(decided.0) > rank(deliver_at) {
+        // A named transition must see the whole filter decided.
+        if s.callback.on.is_some() && !repeated && !s.callback.streaming && rank(decided.0) > rank(deliver_at) {
             return Err(err(&s.name, "on", IrErrorKind::FilterTooLate { decided: decided.0, by: decided.1, at: deliver_at }));
         }
         let mut ids = Vec::new();
@@ -226,6 +269,7 @@ pub fn compile(app: &AppSpec, base_dir: Option<&std::path::Path>) -> Result<Ir, 
             filter_source: s.filter.clone(),
             filter: dnf,
             deliver_at,
+            data_ready: s.callback.on.unwrap_or(data_ready),
             repeated,
             callback: s.callback.clone(),
             tracked: ids,
@@ -257,11 +301,11 @@ fn tree_transitions(subs: &[SubscriptionIr], fns: &HashMap<&str, &FilterFnSpec>)
             }
         }
     }
-    // Termination decides, with everything known, what a subscription
-    // delivered there may have left undecided. (A subscription decided
-    // earlier is delivered from the connection's active set.)
+    // Termination decides, with everything known, what is still pending
+    // (a protocol never identified, sessions that never came).
     let undecided_at_end = subs.iter().any(|s| {
-        s.deliver_at == Transition::L4Terminated
+        !s.repeated
+            && !s.callback.streaming
             && s.filter.conjunctions.iter().flat_map(|c| &c.literals).any(|l| literal_transition(l, fns) != Transition::L4FirstPacket)
     });
     if undecided_at_end && !ts.iter().any(|(x, _)| *x == Transition::L4Terminated) {
@@ -314,40 +358,48 @@ fn build_trees(subs: &[SubscriptionIr], tracked: &[TrackedData], fns: &HashMap<&
 }
 
 /// What subscription `s` needs when its filter, cut at transition `t`, matched
-/// (`complete`: fully decided) or is still undecided.
+/// (`complete`: a conjunction is fully decided) or is still undecided.
 fn sub_actions(s: &SubscriptionIr, tracked: &[TrackedData], fns: &HashMap<&str, &FilterFnSpec>, t: Transition, complete: bool) -> Actions {
     let mut a = Actions::default();
-    let passed = rank(s.deliver_at) < rank(t) && !repeating(s.deliver_at);
-    if complete && passed && !s.callback.streaming {
-        return a; // delivered earlier
-    }
+    let every = s.repeated || s.callback.streaming;
+    let named = s.callback.on.is_some() && !every;
     let mut framework = Framework::NONE;
-    if complete && s.deliver_at == t && !s.repeated && !s.callback.streaming {
-        a.deliver.push(s.id);
+    if complete {
+        if named && rank(t) > rank(s.deliver_at) {
+            return a; // its transition has passed
+        }
+        if !every && rank(s.data_ready) <= rank(t) && (!named || t == s.deliver_at) {
+            a.deliver.push(s.id); // at most once per connection (the executor keeps a delivered bit)
+            a.framework = framework;
+            return a;
+        }
+        a.waiting.push(s.id);
+        framework = framework.union(Framework::to_reach(if every { s.deliver_at } else { s.data_ready }));
     } else {
-        a.active.push(s.id);
-        framework = framework.union(Framework::to_reach(s.deliver_at));
-        if !complete {
-            // The rest of the filter must be decided: reach every later stage it uses.
-            for c in &s.filter.conjunctions {
-                for l in &c.literals {
-                    framework = framework.union(Framework::to_reach(literal_transition(l, fns)));
-                }
+        if named && rank(t) >= rank(s.deliver_at) {
+            return a; // cannot be decided by its transition any more
+        }
+        a.pending.push(s.id);
+        framework = framework.union(Framework::to_reach(s.data_ready)).union(Framework::to_reach(s.deliver_at));
+        // The rest of the filter must be decided: reach every later stage it uses.
+        for c in &s.filter.conjunctions {
+            for l in &c.literals {
+                framework = framework.union(Framework::to_reach(literal_transition(l, fns)));
             }
         }
-        for &d in &s.tracked {
-            let td = &tracked[d as usize];
-            for &u in &td.updates {
-                framework = framework.union(Framework::to_reach(u));
-            }
-            if let TrackedKind::Data(spec) = &td.kind {
-                framework = framework.union(Framework::to_reach(spec.complete_at));
-            }
-            a.tracked.push(d);
-        }
-        a.tracked.sort_unstable();
-        a.tracked.dedup();
     }
+    for &d in &s.tracked {
+        let td = &tracked[d as usize];
+        for &u in &td.updates {
+            framework = framework.union(Framework::to_reach(u));
+        }
+        if let TrackedKind::Data(spec) = &td.kind {
+            framework = framework.union(Framework::to_reach(spec.complete_at));
+        }
+        a.tracked.push(d);
+    }
+    a.tracked.sort_unstable();
+    a.tracked.dedup();
     a.framework = framework;
     a
 }

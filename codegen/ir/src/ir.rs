@@ -74,10 +74,13 @@ impl fmt::Debug for Framework {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actions {
     pub framework: Framework,
-    /// Subscriptions that stay active on the connection (undecided, or
-    /// matched and waiting for their delivery transition, or streaming).
-    pub active: Vec<u32>,
-    /// Subscriptions whose callback is invoked at this transition.
+    /// Subscriptions whose filter is still undecided (never delivered from here).
+    pub pending: Vec<u32>,
+    /// Subscriptions whose filter matched and that wait for their delivery
+    /// transition (their data), or are delivered at each occurrence of it.
+    pub waiting: Vec<u32>,
+    /// Subscriptions whose callback is invoked at this transition (at most
+    /// once per connection unless repeated).
     pub deliver: Vec<u32>,
     /// Tracked items (indices into [`Ir::tracked`]) the connection must hold
     /// from now on; each is constructed the first time it is needed.
@@ -86,11 +89,11 @@ pub struct Actions {
 
 impl Actions {
     pub fn is_empty(&self) -> bool {
-        self.framework.is_empty() && self.active.is_empty() && self.deliver.is_empty() && self.tracked.is_empty()
+        self.framework.is_empty() && self.pending.is_empty() && self.waiting.is_empty() && self.deliver.is_empty() && self.tracked.is_empty()
     }
     pub fn merge(&mut self, o: &Actions) {
         self.framework = self.framework.union(o.framework);
-        for (a, b) in [(&mut self.active, &o.active), (&mut self.deliver, &o.deliver), (&mut self.tracked, &o.tracked)] {
+        for (a, b) in [(&mut self.pending, &o.pending), (&mut self.waiting, &o.waiting), (&mut self.deliver, &o.deliver), (&mut self.tracked, &o.tracked)] {
             a.extend(b);
             a.sort_unstable();
             a.dedup();
@@ -105,8 +108,12 @@ pub struct SubscriptionIr {
     pub name: String,
     pub filter_source: String,
     pub filter: Dnf,
-    /// Where the callback is invoked.
+    /// Where the callback is invoked: the named transition, or the earliest
+    /// at which its data are complete and some conjunction can be decided.
     pub deliver_at: Transition,
+    /// When its data are complete (the named transition, if any): a matched
+    /// subscription is delivered at the first decision point at or after it.
+    pub data_ready: Transition,
     /// Invoked at every occurrence of `deliver_at` (per packet, segment or
     /// session) rather than once.
     pub repeated: bool,
@@ -183,8 +190,11 @@ impl fmt::Display for Actions {
         if !self.deliver.is_empty() {
             parts.push(format!("deliver {}", list(&self.deliver, "s")));
         }
-        if !self.active.is_empty() {
-            parts.push(format!("active {}", list(&self.active, "s")));
+        if !self.waiting.is_empty() {
+            parts.push(format!("waiting {}", list(&self.waiting, "s")));
+        }
+        if !self.pending.is_empty() {
+            parts.push(format!("pending {}", list(&self.pending, "s")));
         }
         if !self.framework.is_empty() {
             parts.push(format!("{:?}", self.framework));
@@ -203,7 +213,7 @@ impl fmt::Display for Ir {
         for s in &self.subscriptions {
             writeln!(
                 f,
-                "  s{} {}: deliver at {}{}{}",
+                "  s{} {}: deliver from {}{}{}",
                 s.id,
                 s.name,
                 s.deliver_at,

@@ -12,14 +12,17 @@
 //!   with the framework work (packets, reassembly, probing, parsing,
 //!   termination) and data it still needs.
 //!
-//! At runtime a transition with a tree evaluates it once and replaces the
+//! At runtime a transition with a tree evaluates it once, replaces the
 //! connection's actions by the union of the matched nodes' actions, and
-//! invokes the callbacks in their `deliver` lists. At every transition, the
-//! callbacks of subscriptions in the connection's `active` set whose
-//! delivery transition it is are invoked too (once, or at each occurrence
-//! when repeated or streaming); a non-repeated one then leaves the active
-//! set. Other transitions only follow the stored actions. A connection with
-//! no action left is dropped.
+//! invokes the callbacks in their `deliver` lists — each non-repeated
+//! subscription at most once per connection (a delivered bit). At every
+//! transition, subscriptions in the `waiting` set whose delivery transition
+//! (data ready, or each occurrence when repeated or streaming) it is are
+//! invoked too; `pending` ones never are. So a subscription is delivered at
+//! the first decision point where one conjunction of its filter matched and
+//! its data are complete; termination has a tree when anything can still be
+//! pending, deciding it with everything known. Other transitions only follow
+//! the stored actions. A connection with no action left is dropped.
 //!
 //! The IR is plain data (serde), printable ([`Ir`]'s `Display`), and read by
 //! both executors: the code generator and the reference interpreter.

@@ -44,6 +44,12 @@ fn errors_name_the_part_at_fault() {
     let (part, kind) = err(vec![sub("a", "tls and udp", &[], None, false)]);
     assert_eq!((part.as_str(), kind), ("filter", IrErrorKind::Unreachable));
 
+    let (part, kind) = err(vec![sub("a", "tcp", &["TlsHandshake", "HttpTransaction"], None, false)]);
+    assert_eq!((part.as_str(), kind), ("param 1", IrErrorKind::IncompatibleData { a: "TlsHandshake".into(), b: "HttpTransaction".into() }));
+
+    let (part, kind) = err(vec![sub("a", "quic or udp", &["TlsHandshake"], None, false)]);
+    assert_eq!((part.as_str(), kind), ("filter", IrErrorKind::DataNeverAvailable { data: "TlsHandshake".into(), protocols: "tls".into() }));
+
     // A user predicate must be declared.
     let (part, kind) = err(vec![sub("a", "tls and my_pred", &[], None, false)]);
     assert_eq!(part, "filter");
@@ -86,7 +92,7 @@ fn inference() {
     // Mine is updated on the stream, so tcp connections are reassembled for e.
     let first = ir.tree(Transition::L4FirstPacket).unwrap();
     let tcp_actions = first.trie.nodes().iter().zip(&first.node_actions).find(|(n, _)| n.literal.as_ref().is_some_and(|l| l.to_string() == "tcp")).map(|(_, a)| a.clone()).unwrap();
-    assert!(tcp_actions.active.contains(&4));
+    assert!(tcp_actions.pending.contains(&4));
     assert!(tcp_actions.framework.contains(weir_ir::Framework::STREAM));
     // f has no filter: delivered at the first packet of every connection.
     let root_actions = &first.node_actions[0];
@@ -104,4 +110,56 @@ fn json_round_trip() {
     let back: Ir = serde_json::from_str(&json).unwrap();
     assert_eq!(back.to_string(), ir.to_string());
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
+}
+
+fn actions_at(ir: &Ir, t: Transition, literal: &str) -> weir_ir::Actions {
+    let tree = ir.tree(t).unwrap_or_else(|| panic!("no tree at {t}"));
+    tree.trie
+        .nodes()
+        .iter()
+        .zip(&tree.node_actions)
+        .filter(|(n, _)| n.literal.as_ref().is_some_and(|l| l.to_string() == literal))
+        .fold(weir_ir::Actions::default(), |mut a, (_, b)| {
+            a.merge(b);
+            a
+        })
+}
+
+/// Review defect: `udp or tls.sni = 'x'` must deliver a plain UDP flow at
+/// its first packet, not wait for TLS headers it will never have.
+#[test]
+fn each_conjunction_delivers_when_it_is_decided() {
+    let app = AppSpec { subscriptions: vec![sub("a", "udp or tls.sni = 'x'", &["FiveTuple"], None, false)], ..Default::default() };
+    let ir = compile(&app, None).unwrap();
+    assert_eq!(ir.subscriptions[0].deliver_at, Transition::L4FirstPacket);
+    assert_eq!(actions_at(&ir, Transition::L4FirstPacket, "udp").deliver, vec![0]);
+    let tcp = actions_at(&ir, Transition::L4FirstPacket, "tcp");
+    assert_eq!((tcp.deliver.clone(), tcp.pending.clone()), (vec![], vec![0]));
+    assert_eq!(actions_at(&ir, Transition::L7EndHeaders, "tls.sni = 'x'").deliver, vec![0]);
+    // Whatever is still pending at the end is decided there.
+    assert!(ir.tree(Transition::L4Terminated).is_some());
+}
+
+/// Review defect: a user filter that runs on the stream is not decided at
+/// the first packet.
+#[test]
+fn repeating_transitions_rank_after_their_start() {
+    let app = AppSpec {
+        filters: vec![FilterFnSpec { name: "looks_like_vpn".into(), on: Transition::L4InStream, stateful: true, data: vec![] }],
+        subscriptions: vec![sub("a", "tcp and looks_like_vpn", &["FiveTuple"], None, false)],
+        ..Default::default()
+    };
+    let ir = compile(&app, None).unwrap();
+    assert_eq!(ir.subscriptions[0].deliver_at, Transition::L4InStream);
+    let first = actions_at(&ir, Transition::L4FirstPacket, "tcp");
+    assert!(first.deliver.is_empty() && first.pending == vec![0], "{first}");
+    assert!(first.framework.contains(weir_ir::Framework::STREAM));
+    assert_eq!(actions_at(&ir, Transition::L4InStream, "looks_like_vpn").deliver, vec![0]);
+    // Named at the first packet, the filter is decided too late.
+    let app = AppSpec {
+        subscriptions: vec![sub("a", "tcp and looks_like_vpn", &["FiveTuple"], Some(Transition::L4FirstPacket), false)],
+        ..app
+    };
+    let e = compile(&app, None).unwrap_err();
+    assert!(matches!(e.kind, IrErrorKind::FilterTooLate { decided: Transition::L4InStream, .. }), "{e}");
 }
