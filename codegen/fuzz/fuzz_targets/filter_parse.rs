@@ -107,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // A small normal-form limit keeps each input fast (and fuzzes the limit).
-    let opts = Options { dnf: DnfOptions { max_conjunctions: 512 }, ..Options::default() };
+    let opts = Options { dnf: DnfOptions { max_conjunctions: 512, ..DnfOptions::default() }, ..Options::default() };
     let f = match Filter::with_options(text, &opts) {
         Ok(f) => f,
         Err(e) => {
