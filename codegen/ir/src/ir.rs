@@ -170,6 +170,19 @@ pub struct Ir {
 }
 
 impl Ir {
+    /// Writes `<name>.ir.json` and `<name>.ir.txt` (the readable form) into
+    /// `dir`, creating it: what `WEIR_DUMP_IR=DIR` asks of a build. Returns
+    /// the paths written.
+    pub fn dump(&self, dir: &std::path::Path, name: &str) -> std::io::Result<[std::path::PathBuf; 2]> {
+        std::fs::create_dir_all(dir)?;
+        let json = dir.join(format!("{name}.ir.json"));
+        let text = dir.join(format!("{name}.ir.txt"));
+        let body = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&json, body + "\n")?;
+        std::fs::write(&text, format!("# IR build time: {} µs\n{self}", self.build_micros))?;
+        Ok([json, text])
+    }
+
     pub fn tree(&self, t: Transition) -> Option<&ActionTree> {
         self.trees.iter().find(|x| x.transition == t)
     }

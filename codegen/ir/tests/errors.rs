@@ -163,3 +163,15 @@ fn repeating_transitions_rank_after_their_start() {
     let e = compile(&app, None).unwrap_err();
     assert!(matches!(e.kind, IrErrorKind::FilterTooLate { decided: Transition::L4InStream, .. }), "{e}");
 }
+
+#[test]
+fn dump_writes_json_and_text() {
+    let app = AppSpec { subscriptions: vec![sub("a", "tls", &["TlsHandshake"], None, false)], ..Default::default() };
+    let ir = compile(&app, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let [json, text] = ir.dump(&dir.path().join("ir"), "app").unwrap();
+    let back: Ir = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(back.to_string(), ir.to_string());
+    let shown = std::fs::read_to_string(text).unwrap();
+    assert!(shown.starts_with("# IR build time: ") && shown.contains("s0 a: deliver from L7EndHeaders"), "{shown}");
+}
