@@ -246,12 +246,12 @@ pub fn test_value(test: &Test, v: FieldValue<'_>) -> bool {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Whether an L7 field of `proto` can still gain a value (used when no session matched).
-pub(crate) fn l7_undecided(s: &dyn SubjectDyn, proto: Proto) -> bool {
+pub(crate) fn l7_undecided(s: &dyn Subject, proto: Proto) -> bool {
     if s.sessions_final() {
         return false;
     }
@@ -262,35 +262,8 @@ pub(crate) fn l7_undecided(s: &dyn SubjectDyn, proto: Proto) -> bool {
     }
 }
 
-/// Object-safe view of [`Subject`] used internally.
-pub(crate) trait SubjectDyn {
-    fn packet(&self) -> Option<&PacketFacts>;
-    fn l7(&self) -> L7State;
-    fn any_session(&self, f: &mut dyn FnMut(&dyn SessionFields) -> bool) -> bool;
-    fn sessions_final(&self) -> bool;
-    fn user(&self, name: &str) -> Verdict;
-}
-
-impl<T: Subject + ?Sized> SubjectDyn for T {
-    fn packet(&self) -> Option<&PacketFacts> {
-        Subject::packet(self)
-    }
-    fn l7(&self) -> L7State {
-        Subject::l7(self)
-    }
-    fn any_session(&self, f: &mut dyn FnMut(&dyn SessionFields) -> bool) -> bool {
-        Subject::any_session(self, f)
-    }
-    fn sessions_final(&self) -> bool {
-        Subject::sessions_final(self)
-    }
-    fn user(&self, name: &str) -> Verdict {
-        Subject::user(self, name)
-    }
-}
-
 /// The verdict of one field predicate, given a per-value test.
-pub(crate) fn field_verdict(s: &dyn SubjectDyn, field: &Field, mut pass: impl FnMut(FieldValue<'_>) -> bool) -> Verdict {
+pub(crate) fn field_verdict(s: &dyn Subject, field: &Field, mut pass: impl FnMut(FieldValue<'_>) -> bool) -> Verdict {
     match field.proto {
         Proto::L7(p) => {
             let hit = s.any_session(&mut |sess| sess.protocol() == p && sess.field(&field.name).is_some_and(&mut pass));
@@ -314,7 +287,7 @@ pub fn eval_pred<S: Subject>(pred: &Pred, s: &S) -> Verdict {
     eval_pred_dyn(pred, s)
 }
 
-pub(crate) fn eval_pred_dyn(pred: &Pred, s: &dyn SubjectDyn) -> Verdict {
+pub(crate) fn eval_pred_dyn(pred: &Pred, s: &dyn Subject) -> Verdict {
     match pred {
         Pred::Proto(Proto::L7(p)) => match s.l7() {
             L7State::Pending => Verdict::Undecided,

@@ -25,7 +25,7 @@
 //! when they are partial.
 
 use crate::dnf::{protos_conflict, specificity, Dnf, Literal};
-use crate::eval::{eval_pred_dyn, l7_undecided, SubjectDyn, Verdict};
+use crate::eval::{contains, eval_pred_dyn, l7_undecided, Verdict};
 use crate::typed::{Field, Pred, Proto, RegexPattern, Test};
 use crate::Subject;
 use aho_corasick::AhoCorasick;
@@ -194,7 +194,7 @@ impl PredicateTrie {
     pub fn eval_into<S: Subject>(&self, s: &S, out: &mut Vec<Verdict>) {
         out.clear();
         out.resize(self.patterns, Verdict::NoMatch);
-        let s: &dyn SubjectDyn = s;
+        let s: &dyn Subject = s;
         let mut stack: Vec<(NodeId, Verdict)> = vec![(0, Verdict::Match)];
         let mut hits = Vec::new();
         while let Some((n, acc)) = stack.pop() {
@@ -563,7 +563,7 @@ enum Matcher {
 impl SetGroup {
     /// Adds the indices of matching members to `hits` (sorted, unique);
     /// returns whether the non-hits are decided (`NoMatch`) rather than undecided.
-    fn lookup(&self, s: &dyn SubjectDyn, hits: &mut Vec<u32>) -> bool {
+    fn lookup(&self, s: &dyn Subject, hits: &mut Vec<u32>) -> bool {
         let m = self.matcher.get_or_init(|| {
             let tests: Vec<&Test> = self.tests.iter().collect();
             Matcher::build(self.kind, &tests)
@@ -705,7 +705,7 @@ impl Matcher {
                     }
                 }
                 for (needle, i) in fallback {
-                    if hay.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                    if contains(hay, needle) {
                         hits.push(*i);
                     }
                 }
