@@ -28,7 +28,7 @@ pub struct CallbackArgs {
     pub streaming: Option<Ident>,
 }
 
-fn transition(ident: &Ident) -> syn::Result<Transition> {
+pub(crate) fn transition(ident: &Ident) -> syn::Result<Transition> {
     let name = ident.to_string();
     Transition::ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| {
         let all: Vec<&str> = Transition::ALL.iter().map(|t| t.name()).collect();
@@ -128,10 +128,15 @@ fn param_type(arg: &syn::FnArg) -> syn::Result<(String, Span)> {
 /// Parses `#[callback(args)]` on a function into a subscription spec.
 pub fn callback_fn(args: TokenStream, item: &ItemFn) -> syn::Result<SpannedSubscription> {
     let args: CallbackArgs = syn::parse2(args)?;
+    callback_sig(&args, &item.sig)
+}
+
+/// The data-type parameters of a signature (a `self` receiver is skipped).
+pub fn data_params(sig: &syn::Signature) -> syn::Result<(Vec<String>, Vec<Span>)> {
     let mut params = Vec::new();
     let mut spans = Vec::new();
     let mut errors: Option<syn::Error> = None;
-    for arg in &item.sig.inputs {
+    for arg in sig.inputs.iter().filter(|a| !matches!(a, syn::FnArg::Receiver(_))) {
         match param_type(arg) {
             Ok((name, span)) => {
                 params.push(name);
@@ -143,7 +148,30 @@ pub fn callback_fn(args: TokenStream, item: &ItemFn) -> syn::Result<SpannedSubsc
             },
         }
     }
-    let returns_bool = match &item.sig.output {
+    match errors {
+        Some(e) => Err(e),
+        None => Ok((params, spans)),
+    }
+}
+
+/// A callback (function, or method of a stateful callback) with its arguments.
+pub fn callback_sig(args: &CallbackArgs, sig: &syn::Signature) -> syn::Result<SpannedSubscription> {
+    let mut params = Vec::new();
+    let mut spans = Vec::new();
+    let mut errors: Option<syn::Error> = None;
+    for arg in sig.inputs.iter().filter(|a| !matches!(a, syn::FnArg::Receiver(_))) {
+        match param_type(arg) {
+            Ok((name, span)) => {
+                params.push(name);
+                spans.push(span);
+            }
+            Err(e) => match &mut errors {
+                Some(all) => all.combine(e),
+                None => errors = Some(e),
+            },
+        }
+    }
+    let returns_bool = match &sig.output {
         syn::ReturnType::Default => false,
         syn::ReturnType::Type(_, ty) => match &**ty {
             syn::Type::Path(p) if p.path.is_ident("bool") => true,
@@ -159,8 +187,8 @@ pub fn callback_fn(args: TokenStream, item: &ItemFn) -> syn::Result<SpannedSubsc
     };
     if let Some(s) = &args.streaming {
         if !returns_bool {
-            let at = match &item.sig.output {
-                syn::ReturnType::Default => item.sig.ident.span(),
+            let at = match &sig.output {
+                syn::ReturnType::Default => sig.ident.span(),
                 syn::ReturnType::Type(_, ty) => ty.span(),
             };
             let mut e = syn::Error::new(at, "a streaming callback must return `bool` (`false` unsubscribes the connection)");
@@ -174,7 +202,7 @@ pub fn callback_fn(args: TokenStream, item: &ItemFn) -> syn::Result<SpannedSubsc
     if let Some(e) = errors {
         return Err(e);
     }
-    let name = item.sig.ident.to_string();
+    let name = sig.ident.to_string();
     let spec = SubscriptionSpec {
         name: name.clone(),
         filter: args.filter.as_ref().map(LitStr::value).unwrap_or_default(),
@@ -186,7 +214,7 @@ pub fn callback_fn(args: TokenStream, item: &ItemFn) -> syn::Result<SpannedSubsc
             params,
         },
     };
-    let name_span = item.sig.ident.span();
+    let name_span = sig.ident.span();
     Ok(SpannedSubscription {
         spec,
         name: name_span,

@@ -563,7 +563,8 @@ enum Matcher {
 impl SetGroup {
     /// Adds the indices of matching members to `hits` (sorted, unique);
     /// returns whether the non-hits are decided (`NoMatch`) rather than undecided.
-    fn lookup(&self, s: &dyn Subject, hits: &mut Vec<u32>) -> bool {
+    /// (Generated pipelines call it for their set nodes.)
+    pub fn lookup(&self, s: &dyn Subject, hits: &mut Vec<u32>) -> bool {
         let m = self.matcher.get_or_init(|| {
             let tests: Vec<&Test> = self.tests.iter().collect();
             Matcher::build(self.kind, &tests)

@@ -1,5 +1,6 @@
 //! The built-in data types of DESIGN §2, declared as [`DataTypeSpec`]s —
-//! the same declaration `#[datatype]` produces for a user's type.
+//! the same declaration `#[datatype]` produces for a user's type. Counters
+//! the tracker keeps (`ConnRecord`, `PktCount`, ...) need no per-packet update.
 
 use crate::spec::{DataTypeSpec, Level};
 use weir_conntrack::Transition as T;
@@ -18,18 +19,18 @@ pub fn all() -> Vec<DataTypeSpec> {
         spec("StartTime", Static, T::L4FirstPacket, &[], &[]),
         spec("CoreId", Static, T::L4FirstPacket, &[], &[]),
         spec("FilterStr", Static, T::L4FirstPacket, &[], &[]),
-        spec("SessionProto", Static, T::L7OnDisc, &[], &[]),
-        spec("ConnRecord", Connection, T::L4Terminated, &[T::L4InConn], &[]),
-        spec("PktCount", Connection, T::L4Terminated, &[T::L4InConn], &[]),
-        spec("ByteCount", Connection, T::L4Terminated, &[T::L4InConn], &[]),
+        spec("SessionProto", Static, T::L7OnDisc, &[T::L7OnDisc], &[]),
+        spec("ConnRecord", Connection, T::L4Terminated, &[], &[]),
+        spec("PktCount", Connection, T::L4Terminated, &[], &[]),
+        spec("ByteCount", Connection, T::L4Terminated, &[], &[]),
         spec("InterArrivals", Connection, T::L4Terminated, &[T::L4InConn], &[]),
-        spec("ConnDuration", Connection, T::L4Terminated, &[T::L4InConn], &[]),
+        spec("ConnDuration", Connection, T::L4Terminated, &[], &[]),
         spec("PacketList", Connection, T::L4Terminated, &[T::L4InConn], &[]),
-        spec("TlsHandshake", Session, T::L7EndHeaders, &[], &[P::Tls]),
-        spec("QuicStream", Session, T::L7EndHeaders, &[], &[P::Quic]),
-        spec("SshHandshake", Session, T::L7EndHeaders, &[], &[P::Ssh]),
-        spec("HttpTransaction", Session, T::L7EndSession, &[], &[P::Http]),
-        spec("DnsTransaction", Session, T::L7EndSession, &[], &[P::Dns]),
+        spec("TlsHandshake", Session, T::L7EndHeaders, &[T::L7EndHeaders], &[P::Tls]),
+        spec("QuicStream", Session, T::L7EndHeaders, &[T::L7EndHeaders], &[P::Quic]),
+        spec("SshHandshake", Session, T::L7EndHeaders, &[T::L7EndHeaders], &[P::Ssh]),
+        spec("HttpTransaction", Session, T::L7EndSession, &[T::L7EndSession], &[P::Http]),
+        spec("DnsTransaction", Session, T::L7EndSession, &[T::L7EndSession], &[P::Dns]),
         spec("Packet", Level::Packet, T::L4InConn, &[], &[]),
         spec("Segment", Level::Packet, T::L4InStream, &[], &[]),
     ]

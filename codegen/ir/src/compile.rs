@@ -55,7 +55,7 @@ pub enum IrErrorKind {
 /// Order of the transitions along a connection's life; a repeating
 /// transition ranks after the one that starts it (packets after the first
 /// packet, header segments after discovery, payload after the headers).
-fn rank(t: Transition) -> u8 {
+pub fn rank(t: Transition) -> u8 {
     match t {
         Transition::L4FirstPacket => 0,
         Transition::L4InConn | Transition::L4InStream => 1,
@@ -256,7 +256,12 @@ pub fn compile(app: &AppSpec, base_dir: Option<&std::path::Path>) -> Result<Ir, 
         for c in &dnf.conjunctions {
             for l in &c.literals {
                 if let Pred::User(n) = &l.pred {
-                    if let Some(f) = fns.get(n.as_str()).filter(|f| f.stateful) {
+                    let Some(f) = fns.get(n.as_str()) else { continue };
+                    for dn in &f.data {
+                        let d = types.get(dn).ok_or_else(|| err(&s.name, "filter", IrErrorKind::UnknownDataType(dn.clone())))?;
+                        track(&d.name, TrackedKind::Data(d.clone()), j, d.updates.clone(), &mut tracked);
+                    }
+                    if f.stateful {
                         track(&f.name, TrackedKind::StatefulFilter((*f).clone()), j, vec![f.on], &mut tracked);
                     }
                 }
@@ -402,4 +407,30 @@ fn sub_actions(s: &SubscriptionIr, tracked: &[TrackedData], fns: &HashMap<&str, 
     a.tracked.dedup();
     a.framework = framework;
     a
+}
+
+/// The framework work subscription `s` needs while its filter is still
+/// undecided, and once it matched (until delivered, or for as long as it
+/// is delivered repeatedly). Termination is always needed while undecided:
+/// it decides with everything known.
+pub fn needs(ir: &Ir, s: &SubscriptionIr) -> (Framework, Framework) {
+    let fns: HashMap<&str, &FilterFnSpec> = ir.filter_fns.iter().map(|f| (f.name.as_str(), f)).collect();
+    let mut data = Framework::NONE;
+    for td in ir.tracked.iter().filter(|t| t.used_by.contains(&s.id)) {
+        for &u in &td.updates {
+            data = data.union(Framework::to_reach(u));
+        }
+        if let TrackedKind::Data(spec) = &td.kind {
+            data = data.union(Framework::to_reach(spec.complete_at));
+        }
+    }
+    let every = s.repeated || s.callback.streaming;
+    let matched = data.union(Framework::to_reach(if every { s.deliver_at } else { s.data_ready })).union(Framework::to_reach(s.deliver_at));
+    let mut pending = matched.union(Framework::TERMINATED);
+    for c in &s.filter.conjunctions {
+        for l in &c.literals {
+            pending = pending.union(Framework::to_reach(literal_transition(l, &fns)));
+        }
+    }
+    (pending, matched)
 }

@@ -18,7 +18,8 @@ impl Framework {
     pub const PACKETS: Framework = Framework(1);
     /// Deliver `L4EndHandshake`.
     pub const HANDSHAKE: Framework = Framework(2);
-    /// Reassemble and deliver `L4InStream`.
+    /// Reassemble and deliver `L4InStream` (probing and parsing reassemble
+    /// too, without this bit, while the parser wants data).
     pub const STREAM: Framework = Framework(4);
     /// Identify the L7 protocol (`L7OnDisc`).
     pub const PROBE: Framework = Framework(8);
@@ -53,9 +54,10 @@ impl Framework {
             Transition::L4InConn => Self::PACKETS,
             Transition::L4EndHandshake => Self::HANDSHAKE,
             Transition::L4InStream => Self::STREAM,
-            Transition::L7OnDisc => Self::STREAM.union(Self::PROBE),
+            // Probing and parsing read the reassembled stream themselves.
+            Transition::L7OnDisc => Self::PROBE,
             Transition::L7InHeaders | Transition::L7EndHeaders | Transition::L7EndSession | Transition::L7InPayload => {
-                Self::STREAM.union(Self::PROBE).union(Self::PARSE)
+                Self::PROBE.union(Self::PARSE)
             }
             Transition::L4Terminated => Self::TERMINATED,
         }

@@ -33,6 +33,6 @@ pub mod compile;
 pub mod ir;
 pub mod spec;
 
-pub use compile::{compile, IrError, IrErrorKind};
+pub use compile::{compile, needs, IrError, IrErrorKind};
 pub use ir::{ActionTree, Actions, Framework, Ir, SubscriptionIr, TrackedData};
 pub use spec::{AppSpec, CallbackSpec, DataTypeSpec, FilterFnSpec, Level, SubscriptionSpec};

@@ -414,6 +414,10 @@ impl<S> Conn<S> {
     pub fn interest(&self) -> Interest {
         self.interest
     }
+    /// The tracker's view and the handler's state at once (split borrow).
+    pub fn parts(&mut self) -> (&FiveTuple, &ConnRecord, &mut S) {
+        (&self.tuple, &self.record, &mut self.state)
+    }
     pub fn info(&self) -> ConnInfo {
         ConnInfo {
             tuple: self.tuple,

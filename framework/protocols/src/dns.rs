@@ -687,7 +687,7 @@ fn plausible(msg: &[u8]) -> Result<bool, ()> {
 // Transactions
 
 /// One query and its response: the `DnsTransaction` data type.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DnsTransaction {
     /// `udp` or `tcp`.
     pub transport: &'static str,

@@ -268,7 +268,7 @@ impl HeaderLookup for HttpResponse {
 ///
 /// The flat fields are the `weir log` record; `request`/`response` keep
 /// every header.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HttpTransaction {
     /// 1 for the first transaction on the connection, then 2, 3, ...
     pub trans_depth: u32,
