@@ -495,59 +495,237 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
     })
 }
 
-/// `#[weir::app(name = App)]` arguments.
+/// `#[weir::app(name = App, include(path::to::item, ...))]` arguments.
 pub struct AppArgs {
     pub name: syn::Ident,
+    /// Weir items declared in other modules of the crate (paths as seen from the app module).
+    pub include: Vec<syn::Path>,
 }
 
 impl syn::parse::Parse for AppArgs {
     fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
         let mut name = format_ident!("App");
+        let mut include = Vec::new();
         while !input.is_empty() {
             let key: syn::Ident = input.parse()?;
-            if key != "name" {
-                return Err(syn::Error::new(key.span(), format!("unknown argument `{key}`; expected `name = <Ident>`")));
+            match key.to_string().as_str() {
+                "name" => {
+                    input.parse::<syn::Token![=]>()?;
+                    name = input.parse()?;
+                }
+                "include" => {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    include.extend(content.parse_terminated(syn::Path::parse_mod_style, syn::Token![,])?);
+                }
+                _ => return Err(syn::Error::new(key.span(), format!("unknown argument `{key}`; expected `name = <Ident>` or `include(path, ...)`"))),
             }
-            input.parse::<syn::Token![=]>()?;
-            name = input.parse()?;
             if !input.is_empty() {
                 input.parse::<syn::Token![,]>()?;
             }
         }
-        Ok(AppArgs { name })
+        Ok(AppArgs { name, include })
     }
+}
+
+/// The name of the hidden macro that forwards an item's declaration.
+pub fn spec_macro_name(item_ident: &syn::Ident) -> syn::Ident {
+    format_ident!("__weir_spec_{}", item_ident)
+}
+
+/// Beside each weir item: a macro forwarding its declaration (the user's
+/// own tokens, so spans survive) to the next step of an app's collection
+/// chain, reachable by path from anywhere in the crate.
+pub fn spec_macro(kind: &str, args: &TokenStream, item: &syn::Item) -> TokenStream {
+    let ident = match item {
+        syn::Item::Fn(f) => f.sig.ident.clone(),
+        syn::Item::Impl(i) => match &*i.self_ty {
+            syn::Type::Path(p) => match p.path.segments.last() {
+                Some(seg) => seg.ident.clone(),
+                None => return TokenStream::new(),
+            },
+            _ => return TokenStream::new(),
+        },
+        _ => return TokenStream::new(),
+    };
+    // Function bodies are not needed to declare anything.
+    let mut decl = item.clone();
+    if let syn::Item::Fn(f) = &mut decl {
+        f.block = Box::new(syn::parse_quote!({}));
+    }
+    let mac = spec_macro_name(&ident);
+    let kind = format_ident!("{}", kind);
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! #mac {
+            ($cb:path, [$($pre:tt)*], [$($rest:tt)*], [$($acc:tt)*]) => {
+                $cb! { [$($rest)*], [$($acc)* { [$($pre)*] #kind (#args) { #decl } }] }
+            };
+        }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #mac;
+    }
+}
+
+/// One forwarded declaration: `{ [prefix] kind (args) { item } }`.
+struct Entry {
+    prefix: TokenStream,
+    kind: syn::Ident,
+    args: TokenStream,
+    item: syn::Item,
+}
+
+impl syn::parse::Parse for Entry {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let body;
+        syn::braced!(body in input);
+        let pre;
+        syn::bracketed!(pre in body);
+        let prefix: TokenStream = pre.parse()?;
+        let kind: syn::Ident = body.parse()?;
+        let args;
+        syn::parenthesized!(args in body);
+        let args: TokenStream = args.parse()?;
+        let item;
+        syn::braced!(item in body);
+        let item: syn::Item = item.parse()?;
+        Ok(Entry { prefix, kind, args, item })
+    }
+}
+
+/// The input of the final step: `name = App; [entries]`.
+pub struct FinalInput {
+    name: syn::Ident,
+    entries: Vec<Entry>,
+}
+
+impl syn::parse::Parse for FinalInput {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let _ = input.parse::<syn::Ident>()?;
+        input.parse::<syn::Token![=]>()?;
+        let name: syn::Ident = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let mut entries = Vec::new();
+        while !input.is_empty() {
+            entries.push(input.parse()?);
+        }
+        Ok(FinalInput { name, entries })
+    }
+}
+
+/// Items of other modules: the path prefix is added to every Rust path.
+fn collect_entries(entries: &[Entry]) -> Option<AppDecl> {
+    let mut all = AppDecl::default();
+    for e in entries {
+        let kind = &e.kind;
+        let args = &e.args;
+        let item = &e.item;
+        let with_attr: syn::Item = syn::parse2(quote!(#[#kind(#args)] #item)).ok()?;
+        let mut d = collect(std::slice::from_ref(&with_attr))?;
+        let pre = &e.prefix;
+        let join = |p: &TokenStream| if pre.is_empty() { p.clone() } else { quote!(#pre::#p) };
+        for c in &mut d.callbacks {
+            c.path = join(&c.path);
+        }
+        for f in &mut d.filters {
+            f.path = join(&f.path);
+        }
+        for t in &mut d.datatypes {
+            t.ty = join(&t.ty);
+        }
+        all.callbacks.extend(d.callbacks);
+        all.filters.extend(d.filters);
+        all.datatypes.extend(d.datatypes);
+    }
+    Some(all)
+}
+
+/// IR, optional dump, and code: shared by the direct and the chained expansion.
+fn build(decl: &AppDecl, name: &syn::Ident, dump_name: &str, base_dir: Option<&std::path::Path>, dump_dir: Option<&std::path::Path>) -> syn::Result<TokenStream> {
+    let spec = spec(decl);
+    let ir = compile(&spec, base_dir).map_err(|e| ir_error(decl, &e, name.span()))?;
+    if let Some(dir) = dump_dir {
+        // Opt-in diagnostics (WEIR_DUMP_IR); a failure is reported, not fatal.
+        ir.dump(dir, dump_name).map_err(|e| syn::Error::new(name.span(), format!("WEIR_DUMP_IR: cannot write the IR to {}: {e}", dir.display())))?;
+    }
+    generate(decl, &ir, name)
+}
+
+/// The last step of a chained collection (`weir::__app_final!`).
+pub fn expand_final(input: TokenStream, base_dir: Option<&std::path::Path>, dump_dir: Option<&std::path::Path>) -> TokenStream {
+    let input: FinalInput = match syn::parse2(input) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    // A malformed item reports its own error where it is declared.
+    let Some(decl) = collect_entries(&input.entries) else { return TokenStream::new() };
+    build(&decl, &input.name, &input.name.to_string(), base_dir, dump_dir).unwrap_or_else(|e| e.to_compile_error())
 }
 
 /// The whole `#[weir::app]` expansion: the module, with the generated
 /// pipeline appended (or the errors, with the module left as written).
+/// With `include(...)`, the module's own items and the included ones are
+/// gathered by a chain of `macro_rules!` steps ending in
+/// `weir::__app_final!`: no global state, no dependence on expansion order.
 pub fn expand_app(args: TokenStream, mut module: syn::ItemMod, base_dir: Option<&std::path::Path>, dump_dir: Option<&std::path::Path>) -> TokenStream {
     let args: AppArgs = match syn::parse2(args) {
         Ok(a) => a,
         Err(e) => return e.to_compile_error(),
     };
+    let mod_name = module.ident.to_string();
     let Some((_, items)) = &mut module.content else {
         return syn::Error::new_spanned(&module.ident, "#[weir::app] goes on an inline module: `mod app { ... }`").to_compile_error();
     };
+    if !args.include.is_empty() {
+        // The module's own items start the accumulator; each included path
+        // `a::b::item` becomes the step `a::b::__weir_spec_item` with prefix `a::b`.
+        let mut own = TokenStream::new();
+        for it in items.iter() {
+            let attrs = match it {
+                syn::Item::Fn(f) => &f.attrs,
+                syn::Item::Impl(i) => &i.attrs,
+                _ => continue,
+            };
+            for a in attrs {
+                let Some(kind) = weir_attr(a) else { continue };
+                if !matches!(kind.as_str(), "callback" | "filter" | "datatype") {
+                    continue;
+                }
+                let mut bare = it.clone();
+                match &mut bare {
+                    syn::Item::Fn(f) => f.attrs.retain(|a| weir_attr(a).is_none()),
+                    syn::Item::Impl(i) => i.attrs.retain(|a| weir_attr(a).is_none()),
+                    _ => {}
+                }
+                let kind = format_ident!("{}", kind);
+                let args = attr_tokens(a);
+                own.extend(quote!({ [] #kind (#args) { #bare } }));
+            }
+        }
+        let mut chain = Vec::new();
+        for p in &args.include {
+            let mut mac = p.clone();
+            let Some(last) = mac.segments.last_mut() else { continue };
+            last.ident = spec_macro_name(&last.ident);
+            let mut pre = p.clone();
+            pre.segments.pop();
+            pre.segments.pop_punct();
+            let pre = if pre.segments.is_empty() { TokenStream::new() } else { quote!(#pre) };
+            chain.push(quote!({ [#pre] #mac }));
+        }
+        let name = &args.name;
+        let step: syn::Item = syn::parse_quote! {
+            ::weir::__app_step! { [#(#chain)*], [name = #name; #own] }
+        };
+        items.push(step);
+        return quote!(#module);
+    }
     let Some(decl) = collect(items) else {
         return quote!(#module);
     };
-    let spec = spec(&decl);
-    let ir = match compile(&spec, base_dir) {
-        Ok(ir) => ir,
-        Err(e) => {
-            let err = ir_error(&decl, &e, module.ident.span()).to_compile_error();
-            return quote!(#module #err);
-        }
-    };
-    if let Some(dir) = dump_dir {
-        // Opt-in diagnostics (WEIR_DUMP_IR); a failure is reported, not fatal.
-        if let Err(e) = ir.dump(dir, &module.ident.to_string()) {
-            let msg = format!("WEIR_DUMP_IR: cannot write the IR to {}: {e}", dir.display());
-            let err = syn::Error::new(module.ident.span(), msg).to_compile_error();
-            return quote!(#module #err);
-        }
-    }
-    match generate(&decl, &ir, &args.name) {
+    match build(&decl, &args.name, &mod_name, base_dir, dump_dir) {
         Ok(code) => {
             let extra: syn::File = match syn::parse2(code) {
                 Ok(f) => f,
@@ -556,6 +734,10 @@ pub fn expand_app(args: TokenStream, mut module: syn::ItemMod, base_dir: Option<
             items.extend(extra.items);
             quote!(#module)
         }
-        Err(e) => e.to_compile_error(),
+        Err(e) => {
+            let err = e.to_compile_error();
+            quote!(#module #err)
+        }
     }
 }
+

@@ -3,6 +3,7 @@
 //! emit the item plus what it needs (`#[datatype]`: its `DataType` impl).
 //! On error the item is still emitted, so one mistake does not cascade.
 
+use crate::app::spec_macro;
 use crate::items::{parse_callback, parse_datatype, parse_filter, strip_inner};
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -17,12 +18,13 @@ pub fn callback(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(i) => i,
         Err(e) => return e.to_compile_error(),
     };
-    let res = parse_callback(args, &item);
+    let res = parse_callback(args.clone(), &item);
+    let spec = spec_macro("callback", &args, &item);
     if let syn::Item::Impl(imp) = &mut item {
         strip_inner(imp);
     }
     match res {
-        Ok(_) => quote!(#item),
+        Ok(_) => quote!(#item #spec),
         Err(e) => with_error(item, e),
     }
 }
@@ -32,12 +34,13 @@ pub fn filter(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(i) => i,
         Err(e) => return e.to_compile_error(),
     };
-    let res = parse_filter(args, &item);
+    let res = parse_filter(args.clone(), &item);
+    let spec = spec_macro("filter", &args, &item);
     if let syn::Item::Impl(imp) = &mut item {
         strip_inner(imp);
     }
     match res {
-        Ok(_) => quote!(#item),
+        Ok(_) => quote!(#item #spec),
         Err(e) => with_error(item, e),
     }
 }
@@ -60,7 +63,8 @@ pub fn datatype(args: TokenStream, item: TokenStream) -> TokenStream {
             return with_error(other, e);
         }
     };
-    let parsed = parse_datatype(args, &imp);
+    let parsed = parse_datatype(args.clone(), &imp);
+    let spec = spec_macro("datatype", &args, &syn::Item::Impl(imp.clone()));
     strip_inner(&mut imp);
     let dt = match parsed {
         Ok(d) => d,
@@ -91,6 +95,7 @@ pub fn datatype(args: TokenStream, item: TokenStream) -> TokenStream {
     let sync = dt.sync.as_ref().map(|s| quote!(fn sync(&mut self, ctx: &::weir::Ctx<'_>) { self.#s(ctx) }));
     quote! {
         #imp
+        #spec
         impl #impl_generics ::weir::DataType for #ty #where_clause {
             fn new(ctx: &::weir::Ctx<'_>) -> Self { <#ty>::new(ctx) }
             #[allow(unreachable_patterns)]

@@ -25,6 +25,15 @@ pub fn app(args: TokenStream, item: TokenStream) -> TokenStream {
     weir_codegen::app::expand_app(args.into(), module, base.as_deref(), dump.as_deref()).into()
 }
 
+/// The last step of `#[weir::app(include(...))]`'s collection chain (hidden).
+#[doc(hidden)]
+#[proc_macro]
+pub fn __app_final(input: TokenStream) -> TokenStream {
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from);
+    let dump = std::env::var_os("WEIR_DUMP_IR").map(std::path::PathBuf::from);
+    weir_codegen::app::expand_final(input.into(), base.as_deref(), dump.as_deref()).into()
+}
+
 /// A subscription's callback (function: stateless; impl block: stateful).
 #[proc_macro_attribute]
 pub fn callback(args: TokenStream, item: TokenStream) -> TokenStream {
