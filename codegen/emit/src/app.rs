@@ -312,6 +312,7 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
 
     // Static facts per subscription and need groups.
     let mut subs = Vec::new();
+    let mut periodic_n: u16 = 0;
     let mut pend: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
     let mut mat: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
     for s in &ir.subscriptions {
@@ -327,7 +328,18 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
         let st = s.callback.streaming;
         let per = s.repeated && matches!(s.deliver_at, Transition::L7EndHeaders | Transition::L7EndSession);
         let (np, nm) = (np.0, nm.0);
-        subs.push(quote!(__p::SubInfo { name: #name, filter: #filter, deliver_at: #d, data_ready: #r, named: #named, repeated: #rep, streaming: #st, per_session: #per, need_pending: #np, need_matched: #nm }));
+        let periodic = match s.callback.every {
+            None => quote!(None),
+            Some(e) => {
+                let slot = periodic_n;
+                periodic_n += 1;
+                match e {
+                    weir_ir::Every::Events(n) => quote!(Some((#slot, __p::Period::Events(#n)))),
+                    weir_ir::Every::Nanos(n) => quote!(Some((#slot, __p::Period::Nanos(#n)))),
+                }
+            }
+        };
+        subs.push(quote!(__p::SubInfo { name: #name, filter: #filter, deliver_at: #d, data_ready: #r, named: #named, repeated: #rep, streaming: #st, per_session: #per, need_pending: #np, need_matched: #nm, periodic: #periodic }));
     }
     let groups = |m: &BTreeMap<u8, Vec<u32>>| -> Vec<TokenStream> {
         m.iter()
@@ -458,6 +470,7 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
                 const SUBS: &'static [__p::SubInfo] = &[#(#subs),*];
                 const FILTER_FNS: &'static [&'static str] = &[#(#fnames),*];
                 const TREES: u16 = #trees_bits;
+                const PERIODIC: usize = #periodic_n as usize;
                 const FILTERS_AT: u16 = #filters_at;
                 const PENDING_NEEDS: &'static [(u8, &'static [u64])] = &[#(#pend),*];
                 const MATCHED_NEEDS: &'static [(u8, &'static [u64])] = &[#(#mat),*];

@@ -26,6 +26,8 @@ pub struct CallbackArgs {
     pub filter: Option<LitStr>,
     pub on: Option<(Ident, Transition)>,
     pub streaming: Option<Ident>,
+    /// `streaming(packets = N)` / `streaming(seconds = N)` / `streaming(millis = N)`.
+    pub every: Option<weir_ir::Every>,
 }
 
 pub(crate) fn transition(ident: &Ident) -> syn::Result<Transition> {
@@ -38,7 +40,7 @@ pub(crate) fn transition(ident: &Ident) -> syn::Result<Transition> {
 
 impl Parse for CallbackArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = CallbackArgs { filter: None, on: None, streaming: None };
+        let mut args = CallbackArgs { filter: None, on: None, streaming: None, every: None };
         if input.peek(LitStr) {
             args.filter = Some(input.parse()?);
             if !input.is_empty() {
@@ -60,6 +62,23 @@ impl Parse for CallbackArgs {
                 "streaming" => {
                     if args.streaming.is_some() {
                         return Err(syn::Error::new(key.span(), "`streaming` is given twice"));
+                    }
+                    if input.peek(syn::token::Paren) {
+                        let content;
+                        syn::parenthesized!(content in input);
+                        let unit: Ident = content.parse()?;
+                        content.parse::<Token![=]>()?;
+                        let n: syn::LitInt = content.parse()?;
+                        let v: u64 = n.base10_parse()?;
+                        if v == 0 {
+                            return Err(syn::Error::new(n.span(), "a period must be at least 1"));
+                        }
+                        args.every = Some(match unit.to_string().as_str() {
+                            "packets" | "events" => weir_ir::Every::Events(v),
+                            "seconds" => weir_ir::Every::Nanos(v.saturating_mul(1_000_000_000)),
+                            "millis" => weir_ir::Every::Nanos(v.saturating_mul(1_000_000)),
+                            other => return Err(syn::Error::new(unit.span(), format!("unknown period `{other}`; expected `packets = N`, `seconds = N` or `millis = N`"))),
+                        });
                     }
                     args.streaming = Some(key);
                 }
@@ -210,8 +229,10 @@ pub fn callback_sig(args: &CallbackArgs, sig: &syn::Signature) -> syn::Result<Sp
             name,
             stateful: false,
             streaming: args.streaming.is_some() || returns_bool,
-            on: args.on.as_ref().map(|(_, t)| *t),
+            // A periodic callback counts packets unless told otherwise.
+            on: args.on.as_ref().map(|(_, t)| *t).or(args.every.map(|_| Transition::L4InConn)),
             params,
+            every: args.every,
         },
     };
     let name_span = sig.ident.span();

@@ -263,7 +263,7 @@ pub fn parse_callback(args: TokenStream, item: &syn::Item) -> syn::Result<Vec<Ca
                         errs.push(syn::Error::new(fl.span(), "the filter of a stateful callback goes on its `#[callback(\"...\")]` impl block"));
                         continue;
                     }
-                    let merged = CallbackArgs { filter: args.filter.clone(), on: margs.on, streaming: margs.streaming };
+                    let merged = CallbackArgs { filter: args.filter.clone(), on: margs.on, streaming: margs.streaming, every: margs.every };
                     match callback_sig(&merged, &f.sig) {
                         Ok(mut sub) => {
                             sub.spec.name = format!("{name}::{}", f.sig.ident);

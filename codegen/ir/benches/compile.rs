@@ -12,7 +12,7 @@ fn app(n: usize, filter: impl Fn(usize) -> String, data: &str) -> AppSpec {
         .map(|i| SubscriptionSpec {
             name: format!("s{i}"),
             filter: filter(i),
-            callback: CallbackSpec { name: format!("cb{i}"), stateful: false, streaming: false, on: None, params: vec![data.into()] },
+            callback: CallbackSpec { name: format!("cb{i}"), stateful: false, streaming: false, on: None, params: vec![data.into()], every: None },
         })
         .collect();
     AppSpec { subscriptions, ..Default::default() }

@@ -35,4 +35,4 @@ pub mod spec;
 
 pub use compile::{compile, needs, IrError, IrErrorKind};
 pub use ir::{ActionTree, Actions, Framework, Ir, SubscriptionIr, TrackedData};
-pub use spec::{AppSpec, CallbackSpec, DataTypeSpec, FilterFnSpec, Level, SubscriptionSpec};
+pub use spec::{AppSpec, CallbackSpec, DataTypeSpec, Every, FilterFnSpec, Level, SubscriptionSpec};

@@ -61,6 +61,19 @@ pub struct CallbackSpec {
     pub on: Option<Transition>,
     /// Data types of its parameters, in order.
     pub params: Vec<String>,
+    /// A periodic streaming callback: invoked only when the period has
+    /// passed since it was matched or last invoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<Every>,
+}
+
+/// The period of a periodic streaming callback.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Every {
+    /// Every N events of its transition.
+    Events(u64),
+    /// At the first event at least this many nanoseconds of packet time later.
+    Nanos(u64),
 }
 
 /// One subscription: filter + data + callback.

@@ -7,7 +7,7 @@ fn sub(name: &str, filter: &str, params: &[&str], on: Option<Transition>, stream
     SubscriptionSpec {
         name: name.into(),
         filter: filter.into(),
-        callback: CallbackSpec { name: name.into(), stateful: false, streaming, on, params: params.iter().map(|s| s.to_string()).collect() },
+        callback: CallbackSpec { name: name.into(), stateful: false, streaming, on, params: params.iter().map(|s| s.to_string()).collect(), every: None },
     }
 }
 

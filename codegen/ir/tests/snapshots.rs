@@ -8,7 +8,7 @@ use weir_conntrack::Transition;
 use weir_ir::{compile, AppSpec, CallbackSpec, DataTypeSpec, FilterFnSpec, Ir, Level, SubscriptionSpec};
 
 fn callback(name: &str, params: &[&str]) -> CallbackSpec {
-    CallbackSpec { name: name.into(), stateful: false, streaming: false, on: None, params: params.iter().map(|s| s.to_string()).collect() }
+    CallbackSpec { name: name.into(), stateful: false, streaming: false, on: None, params: params.iter().map(|s| s.to_string()).collect(), every: None }
 }
 
 fn sub(name: &str, filter: &str, cb: CallbackSpec) -> SubscriptionSpec {
@@ -43,7 +43,7 @@ fn figure_3_video_resolution_and_dns() {
             sub(
                 "ResolutionEst",
                 "tls and video_lookup",
-                CallbackSpec { name: "ResolutionEst".into(), stateful: true, streaming: true, on: Some(Transition::L4InConn), params: vec!["FeatureChunk".into()] },
+                CallbackSpec { name: "ResolutionEst".into(), stateful: true, streaming: true, on: Some(Transition::L4InConn), params: vec!["FeatureChunk".into()], every: None },
             ),
             sub("dns_record", "dns", callback("dns_record", &["DnsTransaction"])),
         ],

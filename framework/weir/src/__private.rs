@@ -1,7 +1,7 @@
 //! What generated code refers to (`::weir::__private::...`). Not a public
 //! API: it changes with the code generator.
 
-pub use crate::app::compiled::{Acc, Bits, Compiled, Generated, SubInfo, TreeFacts};
+pub use crate::app::compiled::{Acc, Bits, Compiled, Generated, Period, SubInfo, TreeFacts};
 pub use crate::app::trace::Trace;
 pub use crate::FilterResult;
 pub use std::sync::LazyLock;

@@ -158,6 +158,16 @@ pub struct SubInfo {
     /// Framework work needed while undecided / once matched (`Framework` bits).
     pub need_pending: u8,
     pub need_matched: u8,
+    /// A periodic streaming callback: its slot in the connection's period
+    /// counters, and the period (events, or nanoseconds of packet time).
+    pub periodic: Option<(u16, Period)>,
+}
+
+/// The period of a periodic streaming callback.
+#[derive(Copy, Clone, Debug)]
+pub enum Period {
+    Events(u64),
+    Nanos(u64),
 }
 
 /// What a tree's literals see.
@@ -249,6 +259,8 @@ pub trait Generated: 'static {
     /// Per distinct need: the subscriptions that have it while pending / once matched.
     const PENDING_NEEDS: &'static [(u8, &'static [u64])];
     const MATCHED_NEEDS: &'static [(u8, &'static [u64])];
+    /// Number of periodic streaming callbacks.
+    const PERIODIC: usize;
     /// The application's IR, serialised (the interpreter and the tree tables read it).
     const IR_JSON: &'static str;
 
@@ -283,6 +295,8 @@ pub struct ConnState<D> {
     reached: u16,
     seen: u8,
     framework: u8,
+    /// Per periodic callback: events since the period started, and its start (ns).
+    periods: Box<[(u64, Option<u64>)]>,
     pub data: D,
 }
 
@@ -459,6 +473,24 @@ impl<G: Generated> Compiled<G> {
             if !now {
                 continue;
             }
+            if let Some((slot, period)) = s.periodic {
+                let Some(p) = st.periods.get_mut(slot as usize) else { continue };
+                let due = match period {
+                    Period::Events(n) => {
+                        p.0 += 1;
+                        p.0 >= n
+                    }
+                    Period::Nanos(n) => {
+                        let now = ctx.ts.as_nanos();
+                        let start = *p.1.get_or_insert(now);
+                        now.saturating_sub(start) >= n
+                    }
+                };
+                if !due {
+                    continue;
+                }
+                *p = (0, Some(ctx.ts.as_nanos()));
+            }
             self.stats.invocations += 1;
             let keep = G::invoke(j, &mut st.data, ctx, ev, self.trace.as_mut());
             if !(s.repeated || s.streaming) || (s.streaming && !keep) {
@@ -559,6 +591,7 @@ impl<G: Generated> ConnHandler for Compiled<G> {
             reached: 0,
             seen: 0,
             framework: 0,
+            periods: vec![(0, None); G::PERIODIC].into_boxed_slice(),
             data: G::Data::default(),
         };
         st.pending.fill(n);
