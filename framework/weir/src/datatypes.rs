@@ -38,17 +38,13 @@
 // transition, which for a built-in is usually a single arm.
 #![allow(clippy::single_match)]
 
-use crate::api::{Ctx, DataType, Event};
+use crate::api::Ctx;
+use crate::datatype;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Deref;
 use weir_conntrack::{Direction, L4Pdu, Timestamp};
 use weir_protocols::registry::{AnySession, AnySessionRef, Protocol};
 
-pub use weir_protocols::dns::DnsTransaction;
-pub use weir_protocols::http::HttpTransaction;
-pub use weir_protocols::quic::QuicStream;
-pub use weir_protocols::ssh::SshHandshake;
-pub use weir_protocols::tls::TlsHandshake;
 
 /// One packet of the connection (`L4FirstPacket`, `L4InConn`), passed
 /// straight from the event to the callback; never stored.
@@ -65,17 +61,13 @@ pub type Segment<'a> = weir_conntrack::L4Pdu<'a>;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FiveTuple(pub weir_conntrack::FiveTuple);
 
+#[datatype]
 impl FiveTuple {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         FiveTuple(*ctx.tuple)
     }
 }
 
-impl DataType for FiveTuple {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        FiveTuple::new(ctx)
-    }
-}
 
 impl Deref for FiveTuple {
     type Target = weir_conntrack::FiveTuple;
@@ -104,6 +96,7 @@ pub const DEFAULT_ANON_KEY: [u8; 16] = *b"weir-anon-key-v1";
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AnonFiveTuple(pub weir_conntrack::FiveTuple);
 
+#[datatype]
 impl AnonFiveTuple {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         AnonFiveTuple::with_key(ctx.tuple, &DEFAULT_ANON_KEY)
@@ -121,11 +114,6 @@ impl AnonFiveTuple {
     }
 }
 
-impl DataType for AnonFiveTuple {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        AnonFiveTuple::new(ctx)
-    }
-}
 
 impl Deref for AnonFiveTuple {
     type Target = weir_conntrack::FiveTuple;
@@ -228,33 +216,25 @@ fn sip_round(v: &mut [u64; 4]) {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StartTime(pub Timestamp);
 
+#[datatype]
 impl StartTime {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         StartTime(ctx.record.first_ts)
     }
 }
 
-impl DataType for StartTime {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        StartTime::new(ctx)
-    }
-}
 
 /// The core (worker) processing the connection.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CoreId(pub usize);
 
+#[datatype]
 impl CoreId {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         CoreId(ctx.core)
     }
 }
 
-impl DataType for CoreId {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        CoreId::new(ctx)
-    }
-}
 
 /// The filter text of the subscription delivering the callback.
 ///
@@ -264,45 +244,31 @@ impl DataType for CoreId {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FilterStr(pub &'static str);
 
+#[datatype]
 impl FilterStr {
     pub fn new(_ctx: &Ctx<'_>) -> Self {
         FilterStr("")
     }
 }
 
-impl DataType for FilterStr {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        FilterStr::new(ctx)
-    }
-}
 
 /// The L7 protocol identified on the connection (`None` until `L7OnDisc`,
 /// and after it when every parser gave up).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionProto(pub Option<Protocol>);
 
+#[datatype(level = Static, complete = L7OnDisc)]
 impl SessionProto {
     pub fn new(_ctx: &Ctx<'_>) -> Self {
         SessionProto(None)
     }
 
+    #[datatype_fn(on = L7OnDisc)]
     fn on_disc(&mut self, _ctx: &Ctx<'_>, proto: Option<Protocol>) {
         self.0 = proto;
     }
 }
 
-impl DataType for SessionProto {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        SessionProto::new(ctx)
-    }
-
-    fn update(&mut self, ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::OnDisc(p) => self.on_disc(ctx, p),
-            _ => {}
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Counters kept by the tracker (copied at delivery)
@@ -312,25 +278,18 @@ impl DataType for SessionProto {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct ConnRecord(pub weir_conntrack::ConnRecord);
 
+#[datatype(complete = L4Terminated)]
 impl ConnRecord {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         ConnRecord(*ctx.record)
     }
 
+    #[datatype_fn(sync)]
     fn sync_(&mut self, ctx: &Ctx<'_>) {
         self.0 = *ctx.record;
     }
 }
 
-impl DataType for ConnRecord {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        ConnRecord::new(ctx)
-    }
-
-    fn sync(&mut self, ctx: &Ctx<'_>) {
-        self.sync_(ctx)
-    }
-}
 
 impl Deref for ConnRecord {
     type Target = weir_conntrack::ConnRecord;
@@ -348,6 +307,7 @@ pub struct PktCount {
     pub resp: u64,
 }
 
+#[datatype(complete = L4Terminated)]
 impl PktCount {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         let mut c = PktCount::default();
@@ -355,6 +315,7 @@ impl PktCount {
         c
     }
 
+    #[datatype_fn(sync)]
     fn sync_(&mut self, ctx: &Ctx<'_>) {
         self.orig = ctx.record.packets[0];
         self.resp = ctx.record.packets[1];
@@ -366,15 +327,6 @@ impl PktCount {
     }
 }
 
-impl DataType for PktCount {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        PktCount::new(ctx)
-    }
-
-    fn sync(&mut self, ctx: &Ctx<'_>) {
-        self.sync_(ctx)
-    }
-}
 
 /// Bytes seen per direction: on the wire (frame lengths) and transport payload.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -389,6 +341,7 @@ pub struct ByteCount {
     pub resp_payload: u64,
 }
 
+#[datatype(complete = L4Terminated)]
 impl ByteCount {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         let mut c = ByteCount::default();
@@ -396,6 +349,7 @@ impl ByteCount {
         c
     }
 
+    #[datatype_fn(sync)]
     fn sync_(&mut self, ctx: &Ctx<'_>) {
         let r = ctx.record;
         self.orig_wire = r.wire_bytes[0];
@@ -415,39 +369,23 @@ impl ByteCount {
     }
 }
 
-impl DataType for ByteCount {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        ByteCount::new(ctx)
-    }
-
-    fn sync(&mut self, ctx: &Ctx<'_>) {
-        self.sync_(ctx)
-    }
-}
 
 /// Time from the first to the latest packet (zero if the clock went back).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConnDuration(pub std::time::Duration);
 
+#[datatype(complete = L4Terminated)]
 impl ConnDuration {
     pub fn new(ctx: &Ctx<'_>) -> Self {
         ConnDuration(ctx.record.duration())
     }
 
+    #[datatype_fn(sync)]
     fn sync_(&mut self, ctx: &Ctx<'_>) {
         self.0 = ctx.record.duration();
     }
 }
 
-impl DataType for ConnDuration {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        ConnDuration::new(ctx)
-    }
-
-    fn sync(&mut self, ctx: &Ctx<'_>) {
-        self.sync_(ctx)
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Per-packet data
@@ -470,6 +408,7 @@ pub struct InterArrivals {
     last: [Option<Timestamp>; 2],
 }
 
+#[datatype]
 impl InterArrivals {
     /// Gaps kept per direction.
     pub const MAX: usize = 1024;
@@ -478,6 +417,7 @@ impl InterArrivals {
         InterArrivals::default()
     }
 
+    #[datatype_fn(on = L4InConn)]
     fn on_packet(&mut self, _ctx: &Ctx<'_>, pdu: &L4Pdu<'_>) {
         let i = pdu.dir.index();
         let Some(last) = self.last[i] else {
@@ -506,18 +446,6 @@ impl InterArrivals {
     }
 }
 
-impl DataType for InterArrivals {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        InterArrivals::new(ctx)
-    }
-
-    fn update(&mut self, ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::InConn(p) => self.on_packet(ctx, p),
-            _ => {}
-        }
-    }
-}
 
 /// A summary of one packet in a [`PacketList`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -543,6 +471,7 @@ pub struct PacketList {
     pub dropped: u64,
 }
 
+#[datatype]
 impl PacketList {
     /// Packets kept.
     pub const MAX: usize = 150;
@@ -553,6 +482,7 @@ impl PacketList {
         PacketList::default()
     }
 
+    #[datatype_fn(on = L4InConn)]
     fn on_packet(&mut self, _ctx: &Ctx<'_>, pdu: &L4Pdu<'_>) {
         if self.packets.len() >= Self::MAX {
             self.dropped = self.dropped.saturating_add(1);
@@ -570,90 +500,149 @@ impl PacketList {
     }
 }
 
-impl DataType for PacketList {
-    fn new(ctx: &Ctx<'_>) -> Self {
-        PacketList::new(ctx)
-    }
-
-    fn update(&mut self, ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::InConn(p) => self.on_packet(ctx, p),
-            _ => {}
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // L7 sessions (types of weir-protocols; a session of another protocol is ignored)
 
-impl DataType for TlsHandshake {
-    fn new(_ctx: &Ctx<'_>) -> Self {
-        TlsHandshake::default()
+
+
+
+
+
+// ---------------------------------------------------------------------------
+// Sessions: the protocol parsers' session types, wrapped so that they are
+// declared with `#[datatype]` like every other data type (fields are
+// reached through `Deref`).
+
+/// The TLS handshake (client and server hello, certificates) (`weir_protocols::tls::TlsHandshake`); the latest one of the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsHandshake(pub weir_protocols::tls::TlsHandshake);
+
+#[datatype(level = Session, complete = L7EndHeaders, protocols(tls))]
+impl TlsHandshake {
+    pub fn new(_ctx: &Ctx<'_>) -> Self {
+        Self::default()
     }
 
-    fn update(&mut self, _ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::EndHeaders(AnySessionRef::Tls(s)) => self.clone_from(s),
-            _ => {}
+    #[datatype_fn(on = L7EndHeaders)]
+    fn on_headers(&mut self, _ctx: &Ctx<'_>, s: AnySessionRef<'_>) {
+        if let AnySessionRef::Tls(s) = s {
+            self.0.clone_from(s);
         }
     }
 }
 
-impl DataType for QuicStream {
-    fn new(_ctx: &Ctx<'_>) -> Self {
-        QuicStream::default()
+impl Deref for TlsHandshake {
+    type Target = weir_protocols::tls::TlsHandshake;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// The QUIC Initial handshake (`weir_protocols::quic::QuicStream`); the latest one of the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuicStream(pub weir_protocols::quic::QuicStream);
+
+#[datatype(level = Session, complete = L7EndHeaders, protocols(quic))]
+impl QuicStream {
+    pub fn new(_ctx: &Ctx<'_>) -> Self {
+        Self::default()
     }
 
-    fn update(&mut self, _ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::EndHeaders(AnySessionRef::Quic(s)) => self.clone_from(s),
-            _ => {}
+    #[datatype_fn(on = L7EndHeaders)]
+    fn on_headers(&mut self, _ctx: &Ctx<'_>, s: AnySessionRef<'_>) {
+        if let AnySessionRef::Quic(s) = s {
+            self.0.clone_from(s);
         }
     }
 }
 
-impl DataType for SshHandshake {
-    fn new(_ctx: &Ctx<'_>) -> Self {
-        SshHandshake::default()
+impl Deref for QuicStream {
+    type Target = weir_protocols::quic::QuicStream;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// The SSH version exchange and key-exchange init (`weir_protocols::ssh::SshHandshake`); the latest one of the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SshHandshake(pub weir_protocols::ssh::SshHandshake);
+
+#[datatype(level = Session, complete = L7EndHeaders, protocols(ssh))]
+impl SshHandshake {
+    pub fn new(_ctx: &Ctx<'_>) -> Self {
+        Self::default()
     }
 
-    fn update(&mut self, _ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::EndHeaders(AnySessionRef::Ssh(s)) => self.clone_from(s),
-            _ => {}
+    #[datatype_fn(on = L7EndHeaders)]
+    fn on_headers(&mut self, _ctx: &Ctx<'_>, s: AnySessionRef<'_>) {
+        if let AnySessionRef::Ssh(s) = s {
+            self.0.clone_from(s);
         }
     }
 }
 
-impl DataType for HttpTransaction {
-    fn new(_ctx: &Ctx<'_>) -> Self {
-        HttpTransaction::default()
+impl Deref for SshHandshake {
+    type Target = weir_protocols::ssh::SshHandshake;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// One HTTP request and its response (`weir_protocols::http::HttpTransaction`); the latest one of the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpTransaction(pub weir_protocols::http::HttpTransaction);
+
+#[datatype(level = Session, complete = L7EndSession, protocols(http))]
+impl HttpTransaction {
+    pub fn new(_ctx: &Ctx<'_>) -> Self {
+        Self::default()
     }
 
-    fn update(&mut self, _ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::EndSession(AnySession::Http(s)) => self.clone_from(s),
-            _ => {}
+    #[datatype_fn(on = L7EndSession)]
+    fn on_session(&mut self, _ctx: &Ctx<'_>, s: &AnySession) {
+        if let AnySession::Http(s) = s {
+            self.0.clone_from(s);
         }
     }
 }
 
-impl DataType for DnsTransaction {
-    fn new(_ctx: &Ctx<'_>) -> Self {
-        DnsTransaction::default()
+impl Deref for HttpTransaction {
+    type Target = weir_protocols::http::HttpTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// One DNS query and its response (`weir_protocols::dns::DnsTransaction`); the latest one of the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DnsTransaction(pub weir_protocols::dns::DnsTransaction);
+
+#[datatype(level = Session, complete = L7EndSession, protocols(dns))]
+impl DnsTransaction {
+    pub fn new(_ctx: &Ctx<'_>) -> Self {
+        Self::default()
     }
 
-    fn update(&mut self, _ctx: &Ctx<'_>, ev: &Event<'_>) {
-        match *ev {
-            Event::EndSession(AnySession::Dns(s)) => self.clone_from(s),
-            _ => {}
+    #[datatype_fn(on = L7EndSession)]
+    fn on_session(&mut self, _ctx: &Ctx<'_>, s: &AnySession) {
+        if let AnySession::Dns(s) = s {
+            self.0.clone_from(s);
         }
+    }
+}
+
+impl Deref for DnsTransaction {
+    type Target = weir_protocols::dns::DnsTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{DataType, Event};
     use proptest::prelude::*;
     use weir_conntrack::{EndReason, L4Proto, TcpMeta};
     use weir_wire::{TcpFlags, VlanStack};
@@ -818,11 +807,12 @@ mod tests {
         let rec = weir_conntrack::ConnRecord::new(Timestamp(0));
         let c = ctx(&t, &rec);
 
-        let tls = TlsHandshake { sni: Some("example.com".into()), ..Default::default() };
-        let ssh = SshHandshake { client_version: Some("SSH-2.0-x".into()), ..Default::default() };
-        let quic = QuicStream { version: 1, ..Default::default() };
-        let http = AnySession::Http(HttpTransaction { host: Some("h".into()), ..Default::default() });
-        let dns = AnySession::Dns(DnsTransaction { qname: "q.example".into(), ..Default::default() });
+        use weir_protocols::{dns, http, quic, ssh, tls};
+        let tls = tls::TlsHandshake { sni: Some("example.com".into()), ..Default::default() };
+        let ssh = ssh::SshHandshake { client_version: Some("SSH-2.0-x".into()), ..Default::default() };
+        let quic = quic::QuicStream { version: 1, ..Default::default() };
+        let http = AnySession::Http(http::HttpTransaction { host: Some("h".into()), ..Default::default() });
+        let dns = AnySession::Dns(dns::DnsTransaction { qname: "q.example".into(), ..Default::default() });
 
         let mut t_dt = <TlsHandshake as DataType>::new(&c);
         let mut s_dt = <SshHandshake as DataType>::new(&c);
@@ -845,11 +835,11 @@ mod tests {
             h_dt.update(&c, ev);
             d_dt.update(&c, ev);
         }
-        assert_eq!(t_dt, tls);
-        assert_eq!(s_dt, ssh);
-        assert_eq!(q_dt, quic);
-        assert_eq!(AnySession::Http(h_dt), http);
-        assert_eq!(AnySession::Dns(d_dt), dns);
+        assert_eq!(t_dt.0, tls);
+        assert_eq!(s_dt.0, ssh);
+        assert_eq!(q_dt.0, quic);
+        assert_eq!(AnySession::Http(h_dt.0), http);
+        assert_eq!(AnySession::Dns(d_dt.0), dns);
 
         // A TLS session at EndSession is not an EndHeaders.
         let mut t2 = <TlsHandshake as DataType>::new(&c);
