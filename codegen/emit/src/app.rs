@@ -568,6 +568,19 @@ pub fn spec_macro(kind: &str, args: &TokenStream, item: &syn::Item) -> TokenStre
     }
     let mac = spec_macro_name(&ident);
     let kind = format_ident!("{}", kind);
+    if crate::items::exported(args) {
+        // For other crates: at the library's root, where the item must be
+        // re-exported too (`pub use`), and named from there (`$crate`).
+        return quote! {
+            #[doc(hidden)]
+            #[macro_export]
+            macro_rules! #mac {
+                ($cb:path, [$($pre:tt)*], [$($rest:tt)*], [$($acc:tt)*]) => {
+                    $cb! { [$($rest)*], [$($acc)* { [$crate] #kind (#args) { #decl } }] }
+                };
+            }
+        };
+    }
     quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]

@@ -28,6 +28,8 @@ pub struct CallbackArgs {
     pub streaming: Option<Ident>,
     /// `streaming(packets = N)` / `streaming(seconds = N)` / `streaming(millis = N)`.
     pub every: Option<weir_ir::Every>,
+    /// `export`: declared for other crates (a library's subscriptions).
+    pub export: Option<Ident>,
 }
 
 pub(crate) fn transition(ident: &Ident) -> syn::Result<Transition> {
@@ -40,7 +42,7 @@ pub(crate) fn transition(ident: &Ident) -> syn::Result<Transition> {
 
 impl Parse for CallbackArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = CallbackArgs { filter: None, on: None, streaming: None, every: None };
+        let mut args = CallbackArgs { filter: None, on: None, streaming: None, every: None, export: None };
         if input.peek(LitStr) {
             args.filter = Some(input.parse()?);
             if !input.is_empty() {
@@ -59,6 +61,7 @@ impl Parse for CallbackArgs {
                     let t = transition(&value)?;
                     args.on = Some((value, t));
                 }
+                "export" => args.export = Some(key),
                 "streaming" => {
                     if args.streaming.is_some() {
                         return Err(syn::Error::new(key.span(), "`streaming` is given twice"));
@@ -85,7 +88,7 @@ impl Parse for CallbackArgs {
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown argument `{other}`; expected a filter string, `on = <transition>` or `streaming`"),
+                        format!("unknown argument `{other}`; expected a filter string, `on = <transition>`, `streaming` or `export`"),
                     ))
                 }
             }

@@ -151,8 +151,8 @@ pub fn parse_datatype(args: TokenStream, imp: &ItemImpl) -> syn::Result<Datatype
     let args: KeyArgs = syn::parse2(args)?;
     let (name, ty) = self_name(imp)?;
     let mut errs = Errors::default();
-    if let Some(f) = args.flags.first() {
-        errs.push(syn::Error::new(f.span(), format!("unknown argument `{f}`; expected `complete = <transition>`, `level = <level>` or `protocols(...)`")));
+    if let Some(f) = args.flags.iter().find(|f| *f != "export") {
+        errs.push(syn::Error::new(f.span(), format!("unknown argument `{f}`; expected `complete = <transition>`, `level = <level>`, `protocols(...)` or `export`")));
     }
     if !has_new(imp) {
         errs.push(syn::Error::new(imp.self_ty.span(), format!("a #[datatype] impl block needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
@@ -263,7 +263,7 @@ pub fn parse_callback(args: TokenStream, item: &syn::Item) -> syn::Result<Vec<Ca
                         errs.push(syn::Error::new(fl.span(), "the filter of a stateful callback goes on its `#[callback(\"...\")]` impl block"));
                         continue;
                     }
-                    let merged = CallbackArgs { filter: args.filter.clone(), on: margs.on, streaming: margs.streaming, every: margs.every };
+                    let merged = CallbackArgs { filter: args.filter.clone(), on: margs.on, streaming: margs.streaming, every: margs.every, export: None };
                     match callback_sig(&merged, &f.sig) {
                         Ok(mut sub) => {
                             sub.spec.name = format!("{name}::{}", f.sig.ident);
@@ -310,8 +310,8 @@ fn check_filter_result(sig: &syn::Signature) -> syn::Result<()> {
 
 pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterItem> {
     let args: KeyArgs = syn::parse2(args)?;
-    if let Some(f) = args.flags.first() {
-        return Err(syn::Error::new(f.span(), format!("unknown argument `{f}`; expected `on = <transition>`")));
+    if let Some(f) = args.flags.iter().find(|f| *f != "export") {
+        return Err(syn::Error::new(f.span(), format!("unknown argument `{f}`; expected `on = <transition>` or `export`")));
     }
     match item {
         syn::Item::Fn(f) => {
@@ -391,4 +391,10 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
         }
         other => Err(syn::Error::new(other.span(), "#[filter] goes on a function (stateless) or on an `impl` block (stateful)")),
     }
+}
+
+/// Whether the attribute arguments ask for `export` (a library's item,
+/// included by other crates as `library::item`).
+pub fn exported(args: &TokenStream) -> bool {
+    args.clone().into_iter().any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "export"))
 }
