@@ -205,6 +205,7 @@ impl Gen<'_> {
                 return {
                     let call = quote!(st.#m(#(#args),*));
                     let body = if c.returns_bool { quote!(#call) } else { quote!({ #call; true }) };
+                    let j = j as u32;
                     quote! { #j => {
                         #bind
                         #record
@@ -217,6 +218,101 @@ impl Gen<'_> {
         let body = if c.returns_bool { quote!(#call) } else { quote!({ #call; true }) };
         let j = j as u32;
         quote! { #j => { #bind #record #body } }
+    }
+
+    /// Binds parameters from type-erased values (`args[i]`), for the
+    /// interpreter and the naive engine.
+    fn bind_dyn(&self, params: &[String], sub_filter: &str, ret: TokenStream) -> (TokenStream, Vec<syn::Ident>) {
+        let mut bind = TokenStream::new();
+        let mut names = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            let a = format_ident!("a{}", i);
+            names.push(a.clone());
+            let level = self.ir.tracked.iter().find_map(|t| match &t.kind {
+                TrackedKind::Data(s) if &s.name == p => Some(s.level),
+                _ => None,
+            });
+            if level == Some(Level::Packet) {
+                bind.extend(quote! {
+                    let #a: &::weir::__private::L4Pdu<'_> = match *ev {
+                        ::weir::Event::FirstPacket(p) | ::weir::Event::InConn(p) | ::weir::Event::InStream(p) => p,
+                        _ => return #ret,
+                    };
+                });
+            } else if p == "FilterStr" {
+                bind.extend(quote! { let #a = &::weir::datatypes::FilterStr(#sub_filter); });
+            } else {
+                let ty = self.types.get(p).cloned().unwrap_or_else(|| quote!(()));
+                bind.extend(quote! {
+                    let Some(#a) = args.get(#i).and_then(|x| x.downcast_ref::<#ty>()) else { return #ret; };
+                });
+            }
+        }
+        (bind, names)
+    }
+
+    fn dynamic_impl(&self, app: &syn::Ident) -> TokenStream {
+        let mut new_arms = Vec::new();
+        let mut update_arms = Vec::new();
+        let mut sync_arms = Vec::new();
+        for (k, t) in self.ir.tracked.iter().enumerate() {
+            let Some(ty) = self.tracked_type(k) else { continue };
+            if matches!(t.kind, TrackedKind::Data(_)) {
+                new_arms.push(quote!(#k => Some(Box::new(<#ty as ::weir::DataType>::new(ctx)))));
+                update_arms.push(quote!(#k => if let Some(x) = v.downcast_mut::<#ty>() { <#ty as ::weir::DataType>::update(x, ctx, ev) }));
+                sync_arms.push(quote!(#k => if let Some(x) = v.downcast_mut::<#ty>() { <#ty as ::weir::DataType>::sync(x, ctx) }));
+            } else {
+                new_arms.push(quote!(#k => Some(Box::new(<#ty>::new(ctx)))));
+            }
+        }
+        let mut filter_arms = Vec::new();
+        for (i, f) in self.ir.filter_fns.iter().enumerate() {
+            let Some(item) = self.decl.filters.iter().find(|x| x.spec.name == f.name) else { continue };
+            let (bind, args) = self.bind_dyn(&f.data, "", quote!(__p::FilterResult::Continue));
+            let path = &item.path;
+            let call = match &item.method {
+                None => quote!(#path(#(#args),*)),
+                Some(m) => quote!(match state.and_then(|s| s.downcast_mut::<#path>()) { Some(st) => st.#m(#(#args),*), None => __p::FilterResult::Continue }),
+            };
+            filter_arms.push(quote!(#i => { #bind #call }));
+        }
+        let mut call_arms = Vec::new();
+        for (j, s) in self.ir.subscriptions.iter().enumerate() {
+            let c = &self.decl.callbacks[j];
+            let (bind, args) = self.bind_dyn(&s.callback.params, &s.filter_source, quote!(None));
+            let path = &c.path;
+            let call = match &c.method {
+                None => quote!(#path(#(#args),*)),
+                Some(m) => quote!(match state.and_then(|s| s.downcast_mut::<#path>()) { Some(st) => st.#m(#(#args),*), None => return None }),
+            };
+            let keep = if c.returns_bool { quote!(#call) } else { quote!({ #call; true }) };
+            let j = j as u32;
+            call_arms.push(quote!(#j => {
+                #bind
+                let debug = format!("{:?}", (#(#args,)*));
+                Some((#keep, debug))
+            }));
+        }
+        quote! {
+            impl __p::Dynamic for #app {
+                const IR_JSON: &'static str = <#app as __p::Generated>::IR_JSON;
+                fn new_data(k: usize, ctx: &::weir::Ctx<'_>) -> Option<Box<dyn ::std::any::Any>> {
+                    match k { #(#new_arms,)* _ => None }
+                }
+                fn update_data(k: usize, v: &mut dyn ::std::any::Any, ctx: &::weir::Ctx<'_>, ev: &::weir::Event<'_>) {
+                    match k { #(#update_arms,)* _ => {} }
+                }
+                fn sync_data(k: usize, v: &mut dyn ::std::any::Any, ctx: &::weir::Ctx<'_>) {
+                    match k { #(#sync_arms,)* _ => {} }
+                }
+                fn call_filter(i: usize, args: &[&dyn ::std::any::Any], state: Option<&mut dyn ::std::any::Any>, ev: &::weir::Event<'_>) -> __p::FilterResult {
+                    match i { #(#filter_arms)* _ => __p::FilterResult::Continue }
+                }
+                fn call(sub: u32, args: &[&dyn ::std::any::Any], state: Option<&mut dyn ::std::any::Any>, ev: &::weir::Event<'_>) -> Option<(bool, String)> {
+                    match sub { #(#call_arms)* _ => None }
+                }
+            }
+        }
     }
 
     fn node_code(&self, tree: usize, nodes: &[Node], n: usize, v: &syn::Ident, depth: usize) -> TokenStream {
@@ -446,6 +542,7 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
         .collect();
 
     let invoke_arms: Vec<TokenStream> = (0..nsubs).map(|j| g.invoke_arm(j)).collect();
+    let dynamic = g.dynamic_impl(app);
     let files: Vec<String> = ir.files.iter().filter_map(|p| p.canonicalize().ok()).map(|p| p.display().to_string()).collect();
 
     Ok(quote_spanned! {Span::call_site()=>
@@ -504,6 +601,10 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
                     }
                 }
             }
+
+            // Type-erased adapters: the reference interpreter and the naive
+            // engine call the same user functions through these.
+            #dynamic
         };
     })
 }

@@ -9,6 +9,7 @@
 //! so that results do not depend on the number of cores.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
 pub mod l7;
 pub mod offline;

@@ -49,6 +49,9 @@ pub enum RunError {
     Source(#[from] SourceError),
     #[error("a worker thread panicked")]
     WorkerPanicked,
+    /// An application's embedded IR does not parse (a build problem).
+    #[error("the application's embedded IR does not parse: {0}")]
+    Ir(String),
 }
 
 /// Prints a progress line to stderr on runs longer than about two seconds.

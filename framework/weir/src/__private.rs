@@ -4,6 +4,7 @@
 pub use crate::app::compiled::{Acc, Bits, Compiled, Generated, Period, SubInfo, TreeFacts};
 pub use crate::app::trace::Trace;
 pub use crate::FilterResult;
+pub use weir_interp::Dynamic;
 pub use std::sync::LazyLock;
 pub use weir_conntrack::{L4Pdu, Transition};
 pub use weir_filter::Verdict;

@@ -5,7 +5,10 @@
 //! `weir` command (for now the connection logger of `weir log`).
 #![forbid(unsafe_code)]
 
-pub mod api;
+/// The types user code sees (defined in `weir-runtime`, below every executor).
+pub mod api {
+    pub use weir_runtime::api::*;
+}
 pub mod app;
 #[doc(hidden)]
 pub mod __private;

@@ -137,3 +137,28 @@ fn each_subscription_gets_what_it_gets_alone() {
         assert!(*n > 0, "`{cb}` was never delivered on any trace");
     }
 }
+
+#[test]
+fn engines_agree_quick() {
+    use weir::app::{run, Engine};
+    let cfg = weir::runtime::Config::default();
+    for input in inputs() {
+        let mut res = Vec::new();
+        for e in [Engine::Compiled, Engine::Naive, Engine::Interp] {
+            let t = run::<all::App>(e, &input, &cfg, true).unwrap().trace.unwrap().invocations;
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for i in t {
+                m.entry(i.conn.clone()).or_default().push(format!("{} {} {}", i.callback, i.transition, i.args));
+            }
+            res.push(m);
+        }
+        for k in 1..3 {
+            if res[0] != res[k] {
+                let a = &res[0];
+                let b = &res[k];
+                let first = a.keys().chain(b.keys()).find(|c| a.get(*c) != b.get(*c)).cloned().unwrap_or_default();
+                panic!("{input:?} engine {k}: {first}\n compiled: {:#?}\n other: {:#?}", a.get(&first), b.get(&first));
+            }
+        }
+    }
+}

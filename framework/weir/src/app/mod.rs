@@ -38,9 +38,80 @@ where
     Ok(AppRun { report, stats, trace })
 }
 
+/// The executors an application can run on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The generated pipeline (default).
+    Compiled,
+    /// The reference interpreter: each subscription on its own, over whole connections.
+    Interp,
+    /// The naive multi-subscription baseline.
+    Naive,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Engine, String> {
+        match s {
+            "compiled" => Ok(Engine::Compiled),
+            "interp" => Ok(Engine::Interp),
+            "naive" => Ok(Engine::Naive),
+            other => Err(format!("unknown engine `{other}` (compiled, interp, naive)")),
+        }
+    }
+}
+
+fn subs_of<G: Generated>() -> Result<std::sync::Arc<Vec<weir_interp::SubStatic>>, RunError> {
+    let ir: weir_ir::Ir = serde_json::from_str(<G as Generated>::IR_JSON).map_err(|e| RunError::Ir(e.to_string()))?;
+    Ok(std::sync::Arc::new(weir_interp::SubStatic::all(&ir)))
+}
+
+fn to_trace(records: Vec<weir_interp::machine::Record>) -> Trace {
+    Trace {
+        invocations: records
+            .into_iter()
+            .map(|r| Invocation { conn: r.conn, callback: r.callback, transition: r.transition.name().to_string(), args: r.args })
+            .collect(),
+    }
+}
+
+/// Runs `G` over pcap/pcapng files on the chosen engine.
+pub fn run<G: Generated + weir_interp::Dynamic>(engine: Engine, inputs: &[PathBuf], cfg: &Config, record: bool) -> Result<AppRun, RunError>
+where
+    G::Data: Send,
+{
+    match engine {
+        Engine::Compiled => run_compiled::<G>(inputs, cfg, record),
+        Engine::Interp => {
+            let subs = subs_of::<G>()?;
+            let (hs, report) = weir_runtime::run_offline(inputs, cfg, |core| weir_interp::interp::Interp::<G>::new(core, subs.clone()))?;
+            let records: Vec<_> = hs.into_iter().flat_map(|h| h.records).collect();
+            let stats = EngineStats { invocations: records.len() as u64, ..EngineStats::default() };
+            Ok(AppRun { report, stats, trace: record.then(|| to_trace(records)) })
+        }
+        Engine::Naive => {
+            let subs = subs_of::<G>()?;
+            let ir: weir_ir::Ir = serde_json::from_str(<G as Generated>::IR_JSON).map_err(|e| RunError::Ir(e.to_string()))?;
+            let needs: Vec<(u8, u8)> = ir.subscriptions.iter().map(|s| {
+                let (p, m) = weir_ir::needs(&ir, s);
+                (p.0, m.0)
+            }).collect();
+            let needs = std::sync::Arc::new(needs);
+            let (hs, report) = weir_runtime::run_offline(inputs, cfg, |core| weir_interp::naive::Naive::<G>::new(core, subs.clone(), needs.clone(), record))?;
+            let mut stats = EngineStats::default();
+            let mut records = Vec::new();
+            for h in hs {
+                stats.invocations += h.invocations;
+                records.extend(h.records);
+            }
+            Ok(AppRun { report, stats, trace: record.then(|| to_trace(records)) })
+        }
+    }
+}
+
 /// `main` of an application binary:
 /// `app [--config FILE] [--cores N] [--trace FILE] [--dump-ir DIR] CAPTURE...`.
-pub fn main<G: Generated>() -> std::process::ExitCode
+pub fn main<G: Generated + weir_interp::Dynamic>() -> std::process::ExitCode
 where
     G::Data: Send,
 {
@@ -68,15 +139,16 @@ struct Args {
     /// Write the application's IR (JSON and readable text) into this directory.
     #[arg(long)]
     dump_ir: Option<PathBuf>,
-    /// Executor; only `compiled` so far.
+    /// Executor: `compiled` (the generated pipeline), `interp` (the
+    /// reference interpreter) or `naive` (the multi-subscription baseline).
     #[arg(long, default_value = "compiled")]
-    engine: String,
+    engine: Engine,
     /// pcap or pcapng files.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
 }
 
-fn cli<G: Generated>(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()>
+fn cli<G: Generated + weir_interp::Dynamic>(argv: Vec<std::ffi::OsString>) -> anyhow::Result<()>
 where
     G::Data: Send,
 {
@@ -91,14 +163,11 @@ where
         cfg.offline.cores = c;
     }
     cfg.validate()?;
-    if args.engine != "compiled" {
-        anyhow::bail!("unknown engine `{}` (available: compiled)", args.engine);
-    }
     if let Some(dir) = &args.dump_ir {
-        let ir: weir_ir::Ir = serde_json::from_str(G::IR_JSON).context("embedded IR")?;
+        let ir: weir_ir::Ir = serde_json::from_str(<G as Generated>::IR_JSON).context("embedded IR")?;
         ir.dump(dir, "app").with_context(|| format!("writing the IR into {}", dir.display()))?;
     }
-    let run = run_compiled::<G>(&args.inputs, &cfg, args.trace.is_some())?;
+    let run = run::<G>(args.engine, &args.inputs, &cfg, args.trace.is_some())?;
     if let (Some(path), Some(t)) = (&args.trace, &run.trace) {
         std::fs::write(path, t.to_jsonl()).with_context(|| format!("writing {}", path.display()))?;
     }

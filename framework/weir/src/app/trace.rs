@@ -22,11 +22,7 @@ pub struct Trace {
     pub invocations: Vec<Invocation>,
 }
 
-/// How a connection is named in traces: its five-tuple and first packet time
-/// (a five-tuple alone repeats when ports are reused).
-pub fn conn_key(ctx: &Ctx<'_>) -> String {
-    format!("{} @{}", ctx.tuple, ctx.record.first_ts.as_nanos())
-}
+pub use weir_runtime::api::conn_key;
 
 impl Trace {
     pub fn record(&mut self, ctx: &Ctx<'_>, callback: &str, t: Transition, args: String) {

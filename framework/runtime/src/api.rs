@@ -103,3 +103,9 @@ pub enum FilterResult {
     /// (undecided at the end of the connection counts as `Drop`).
     Continue,
 }
+
+/// How invocation traces name a connection: its five-tuple and first packet
+/// time (a five-tuple alone repeats when ports are reused).
+pub fn conn_key(ctx: &Ctx<'_>) -> String {
+    format!("{} @{}", ctx.tuple, ctx.record.first_ts.as_nanos())
+}
