@@ -102,6 +102,13 @@ pub fn spec(d: &AppDecl) -> AppSpec {
 
 /// An IR error on the user's code.
 pub fn ir_error(d: &AppDecl, e: &IrError, fallback: Span) -> syn::Error {
+    if let weir_ir::IrErrorKind::Duplicate = e.kind {
+        // On the second declaration of the name.
+        if let Some(c) = d.callbacks.iter().filter(|c| c.sub.spec.name == e.subscription).nth(1) {
+            let msg = format!("subscription `{}` is declared twice; each subscription needs its own callback name", e.subscription);
+            return syn::Error::new(c.sub.name, msg);
+        }
+    }
     if let Some(c) = d.callbacks.iter().find(|c| c.sub.spec.name == e.subscription) {
         return c.sub.error(e);
     }
@@ -522,6 +529,9 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
             ir.subscriptions.iter().filter(|s| s.filter.conjunctions.iter().flat_map(|c| &c.literals).any(|l| matches!(&l.pred, weir_filter::typed::Pred::User(n) if *n == f.name))).map(|s| s.id),
             nsubs,
         );
+        if users.iter().all(|w| *w == 0) {
+            continue; // declared but used by no subscription: never asked
+        }
         filters_at |= 1 << f.on as u16;
         filter_arms.entry(f.on as u8).or_default().push(quote! {
             if verdicts[#i] == __V::Undecided && live.intersects(&[#(#users),*]) {

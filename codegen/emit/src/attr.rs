@@ -126,7 +126,16 @@ impl SpannedSubscription {
 
     /// The IR error as a compile error on the user's code.
     pub fn error(&self, e: &IrError) -> syn::Error {
-        syn::Error::new(self.span_of(&e.part), e.kind.to_string())
+        syn::Error::new(self.span_of(&e.part), message(&e.kind))
+    }
+}
+
+/// An IR error's message for a compile error: a filter error already says
+/// `error:` and draws its own caret, so it follows `invalid filter:` directly.
+pub fn message(kind: &weir_ir::IrErrorKind) -> String {
+    match kind {
+        weir_ir::IrErrorKind::Filter(f) => format!("invalid filter: {}", f.strip_prefix("error: ").unwrap_or(f).trim_end()),
+        k => k.to_string(),
     }
 }
 

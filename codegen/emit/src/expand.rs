@@ -112,7 +112,7 @@ pub fn datatype(args: TokenStream, item: TokenStream) -> TokenStream {
 
 pub fn misplaced(attr: &str, outer: &str, item: TokenStream) -> TokenStream {
     let msg = format!("`#[{attr}]` belongs on a method inside a `#[{outer}] impl` block");
-    let span_src = item.clone();
-    let e = syn::Error::new_spanned(span_src, msg).to_compile_error();
+    // An attribute macro's call site is the attribute itself: the part at fault.
+    let e = syn::Error::new(proc_macro2::Span::call_site(), msg).to_compile_error();
     quote!(#item #e)
 }

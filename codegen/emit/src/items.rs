@@ -112,6 +112,15 @@ fn self_name(imp: &ItemImpl) -> syn::Result<(String, TokenStream)> {
     }
 }
 
+/// Where to point at an impl block's type: its last path segment (`Chunk`
+/// in `impl a::Chunk`; a whole path's span shows only its first token).
+fn self_span(imp: &ItemImpl) -> Span {
+    match &*imp.self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map_or_else(|| p.span(), |s| s.ident.span()),
+        other => other.span(),
+    }
+}
+
 fn has_new(imp: &ItemImpl) -> bool {
     imp.items.iter().any(|i| matches!(i, ImplItem::Fn(f) if f.sig.ident == "new"))
 }
@@ -155,7 +164,7 @@ pub fn parse_datatype(args: TokenStream, imp: &ItemImpl) -> syn::Result<Datatype
         errs.push(syn::Error::new(f.span(), format!("unknown argument `{f}`; expected `complete = <transition>`, `level = <level>`, `protocols(...)` or `export`")));
     }
     if !has_new(imp) {
-        errs.push(syn::Error::new(imp.self_ty.span(), format!("a #[datatype] impl block needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
+        errs.push(syn::Error::new(self_span(imp), format!("a #[datatype] impl block needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
     }
     let mut updates = Vec::new();
     let mut sync = None;
@@ -208,7 +217,7 @@ pub fn parse_datatype(args: TokenStream, imp: &ItemImpl) -> syn::Result<Datatype
         ty,
         updates,
         sync,
-        span: imp.self_ty.span(),
+        span: self_span(imp),
     })
 }
 
@@ -241,7 +250,7 @@ pub fn parse_callback(args: TokenStream, item: &syn::Item) -> syn::Result<Vec<Ca
                 errs.push(syn::Error::new(at, "on a stateful callback, `on` and `streaming` go on each `#[callback_fn(...)]` method"));
             }
             if !has_new(imp) {
-                errs.push(syn::Error::new(imp.self_ty.span(), format!("a stateful callback needs a constructor `fn new(ctx: &weir::Ctx) -> {name}` (one instance per connection)")));
+                errs.push(syn::Error::new(self_span(imp), format!("a stateful callback needs a constructor `fn new(ctx: &weir::Ctx) -> {name}` (one instance per connection)")));
             }
             let mut out = Vec::new();
             for it in &imp.items {
@@ -276,7 +285,7 @@ pub fn parse_callback(args: TokenStream, item: &syn::Item) -> syn::Result<Vec<Ca
                 }
             }
             if out.is_empty() {
-                errs.push(syn::Error::new(imp.self_ty.span(), "a stateful callback needs at least one `#[callback_fn(...)]` method"));
+                errs.push(syn::Error::new(self_span(imp), "a stateful callback needs at least one `#[callback_fn(...)]` method"));
             }
             errs.finish()?;
             Ok(out)
@@ -338,7 +347,7 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
             let (name, ty) = self_name(imp)?;
             let mut errs = Errors::default();
             if !has_new(imp) {
-                errs.push(syn::Error::new(imp.self_ty.span(), format!("a stateful filter needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
+                errs.push(syn::Error::new(self_span(imp), format!("a stateful filter needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
             }
             let mut found: Option<FilterItem> = None;
             for it in &imp.items {
@@ -375,7 +384,7 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
                                 path: ty.clone(),
                                 method: Some(f.sig.ident.clone()),
                                 named: true,
-                                span: imp.self_ty.span(),
+                                span: self_span(imp),
                                 param_spans: spans,
                             })
                         }
@@ -384,10 +393,10 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
                 }
             }
             if found.is_none() {
-                errs.push(syn::Error::new(imp.self_ty.span(), "a stateful filter needs one `#[filter_fn(on = <transition>)]` method"));
+                errs.push(syn::Error::new(self_span(imp), "a stateful filter needs one `#[filter_fn(on = <transition>)]` method"));
             }
             errs.finish()?;
-            found.ok_or_else(|| syn::Error::new(imp.self_ty.span(), "no filter method"))
+            found.ok_or_else(|| syn::Error::new(self_span(imp), "no filter method"))
         }
         other => Err(syn::Error::new(other.span(), "#[filter] goes on a function (stateless) or on an `impl` block (stateful)")),
     }

@@ -235,7 +235,8 @@ pub fn compile(app: &AppSpec, base_dir: Option<&std::path::Path>) -> Result<Ir, 
                     }
                     rank(d.complete_at) <= rank(deliver_at)
                 }
-                Level::Packet => deliver_at == d.complete_at,
+                // The first packet is a packet too.
+                Level::Packet => deliver_at == d.complete_at || (d.complete_at == Transition::L4InConn && deliver_at == Transition::L4FirstPacket),
             };
             if !ok {
                 return Err(err(&s.name, &part, IrErrorKind::DataUnavailable { data: d.name.clone(), at: deliver_at, earliest: d.complete_at }));
