@@ -8,6 +8,7 @@
 //! be equal as multisets and, per connection, in order.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use weir::app::{run, Engine, Generated, Invocation};
 use weir::runtime::Config;
@@ -125,7 +126,9 @@ fn compiled_interpreted_and_naive_agree() {
     for r in &reports {
         eprintln!("{r}\n");
     }
-    println!("differential: {} apps, {} traces, {pairs} pairs, {invocations} invocations compared, {mismatches} mismatches", apps.len(), traces.len());
+    // Straight to the terminal: the harness captures the print macros only.
+    let line = format!("differential: {} apps, {} traces, {pairs} pairs, {invocations} invocations compared, {mismatches} mismatches", apps.len(), traces.len());
+    let _ = writeln!(std::io::stderr(), "{line}");
     assert_eq!(mismatches, 0, "{}", reports.join("\n\n"));
     assert!(invocations > 0);
 }
