@@ -31,6 +31,8 @@ where
 }
 
 include!(concat!(env!("OUT_DIR"), "/diff_apps.rs"));
+// Random subscription sets from build.rs's grammar of filters and data types.
+include!(concat!(env!("OUT_DIR"), "/random_apps.rs"));
 
 /// One trace: files and the configuration to run them with.
 struct Trace {
@@ -131,4 +133,39 @@ fn compiled_interpreted_and_naive_agree() {
     let _ = writeln!(std::io::stderr(), "{line}");
     assert_eq!(mismatches, 0, "{}", reports.join("\n\n"));
     assert!(invocations > 0);
+}
+
+/// Random subscription sets (build.rs's grammar) on random impaired traffic:
+/// the generator's mix and seed drawn by proptest.
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn random_apps_on_random_traffic(seed in 0u64..1_000_000, flows in 20u64..80, loss in 0.0f64..0.05, reorder in 0.0f64..0.1, reuse in 0.0f64..0.3, frag in 0.0f64..0.1, preset in prop::sample::select(vec!["default", "impaired", "video"])) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut mix = weir_tracegen::Mix::preset(preset).expect("preset");
+            mix.flows = flows;
+            mix.impair.loss = loss;
+            mix.impair.reorder = reorder;
+            mix.impair.port_reuse = reuse;
+            mix.impair.fragment = frag;
+            let pcap = dir.path().join("t.pcap");
+            weir_tracegen::write_trace(&mix, seed, &pcap).expect("generate");
+            let mut cfg = Config::default();
+            cfg.conntrack.max_ooo_segments = 1 << 20;
+            let files = vec![pcap];
+            for (name, f) in random_apps() {
+                let compiled = f(Engine::Compiled, &files, &cfg);
+                for e in [Engine::Interp, Engine::Naive] {
+                    let other = f(e, &files, &cfg);
+                    if let Some(r) = mismatch(&compiled, &other) {
+                        prop_assert!(false, "random app `{name}`, compiled vs {e:?}: {r}");
+                    }
+                }
+            }
+        }
+    }
 }
