@@ -13,9 +13,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use weir_conntrack::{Conn, ConnHandler, ConnInfo, ConnRecord, EndReason, FiveTuple, Interest, L4Pdu, L4Proto};
 use weir_ir::Framework;
-use weir_protocols::{SegmentMeta, Transport};
-use weir_runtime::api::{conn_key, Ctx, Event, L7Segment};
-use weir_runtime::l7::{L7Conn, L7Event};
+use weir_protocols::Transport;
+use weir_runtime::api::{conn_key, Ctx, Event};
+use weir_runtime::l7::L7Conn;
 
 /// Per-connection state: one machine per subscription.
 pub struct NaiveConn {
@@ -75,55 +75,15 @@ impl<D: Dynamic> Naive<D> {
     }
 
     fn interest(st: &NaiveConn) -> Interest {
-        let fw = Framework(st.framework);
-        let mut i = Interest::NONE;
-        if fw.contains(Framework::PACKETS) {
-            i |= Interest::IN_CONN;
-        }
-        if fw.contains(Framework::HANDSHAKE) {
-            i |= Interest::HANDSHAKE;
-        }
-        if fw.contains(Framework::TERMINATED) {
-            i |= Interest::TERMINATED;
-        }
-        if fw.contains(Framework::STREAM) {
-            i |= Interest::STREAM;
-        }
-        let l7 = fw.contains(Framework::PROBE) || fw.contains(Framework::PARSE);
-        if l7 && st.l7.as_ref().is_none_or(|l| l.wants_data()) {
-            i |= Interest::STREAM | Interest::TERMINATED;
-        }
-        i
+        Framework(st.framework).interest(st.l7.as_ref().is_none_or(|l| l.wants_data()))
     }
 
     fn feed_l7(&mut self, st: &mut NaiveConn, ft: &FiveTuple, rec: &ConnRecord, id: u64, seg: Option<&L4Pdu<'_>>) {
-        let fw = Framework(st.framework);
-        if seg.is_some() && !(fw.contains(Framework::PROBE) || fw.contains(Framework::PARSE)) {
+        if seg.is_some() && !Framework(st.framework).l7() {
             return;
         }
         let Some(mut l7) = st.l7.take() else { return };
-        let core = self.core;
-        let mut f = |e: L7Event<'_>| {
-            let ts = match &e {
-                L7Event::Discovered(_) => rec.last_ts,
-                L7Event::InHeaders(_, m) | L7Event::InPayload(_, m) | L7Event::EndHeaders(_, m) | L7Event::EndSession(_, m) => m.ts,
-            };
-            let ctx = Ctx { tuple: ft, id, core, ts, record: rec };
-            match e {
-                L7Event::Discovered(p) => self.step(st, &ctx, &Event::OnDisc(p)),
-                L7Event::InHeaders(d, m) => self.step(st, &ctx, &Event::InHeaders(&L7Segment { data: d, dir: m.dir, ts: m.ts })),
-                L7Event::InPayload(d, m) => self.step(st, &ctx, &Event::InPayload(&L7Segment { data: d, dir: m.dir, ts: m.ts })),
-                L7Event::EndHeaders(s, _) => self.step(st, &ctx, &Event::EndHeaders(s)),
-                L7Event::EndSession(s, _) => self.step(st, &ctx, &Event::EndSession(&s)),
-            }
-        };
-        match seg {
-            Some(pdu) => {
-                let meta = SegmentMeta { dir: pdu.dir, ts: pdu.ts, transport: transport(ft), orig_port: ft.orig.port(), resp_port: ft.resp.port() };
-                l7.on_segment(pdu.payload, &meta, &mut f);
-            }
-            None => l7.on_end(&mut f),
-        }
+        l7.drive((ft, rec, id, self.core), seg, &mut |ctx, ev| self.step(st, ctx, ev));
         st.l7 = Some(l7);
     }
 }

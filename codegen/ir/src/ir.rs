@@ -47,6 +47,28 @@ impl Framework {
         self.0 == 0
     }
 
+    /// Probing or parsing is needed.
+    pub const fn l7(self) -> bool {
+        self.0 & (Self::PROBE.0 | Self::PARSE.0) != 0
+    }
+
+    /// The tracker interest this work needs; probing and parsing read the
+    /// stream while the parser wants it (`l7_wants`) and finish their
+    /// sessions when the connection ends.
+    pub fn interest(self, l7_wants: bool) -> weir_conntrack::Interest {
+        use weir_conntrack::Interest;
+        let mut i = Interest::NONE;
+        for (b, x) in [(Self::PACKETS, Interest::IN_CONN), (Self::HANDSHAKE, Interest::HANDSHAKE), (Self::TERMINATED, Interest::TERMINATED), (Self::STREAM, Interest::STREAM)] {
+            if self.contains(b) {
+                i |= x;
+            }
+        }
+        if self.l7() && l7_wants {
+            i |= Interest::STREAM | Interest::TERMINATED;
+        }
+        i
+    }
+
     /// What the framework must do for a connection to reach transition `t`.
     pub fn to_reach(t: Transition) -> Framework {
         match t {

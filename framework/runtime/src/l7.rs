@@ -106,6 +106,45 @@ impl L7Conn {
         }
     }
 
+    /// Feeds a stream segment (`None`: the connection ended) and hands each
+    /// resulting L7 transition to `f` as a user-API [`Event`](crate::api::Event)
+    /// with its context (the time of the segment that caused it; discovery:
+    /// the connection's latest packet time).
+    pub fn drive(
+        &mut self,
+        conn: (&weir_conntrack::FiveTuple, &weir_conntrack::ConnRecord, u64, usize),
+        seg: Option<&weir_conntrack::L4Pdu<'_>>,
+        f: &mut dyn FnMut(&crate::api::Ctx<'_>, &crate::api::Event<'_>),
+    ) {
+        use crate::api::{Ctx, Event, L7Segment};
+        let (ft, rec, id, core) = conn;
+        let mut g = |e: L7Event<'_>| {
+            let ts = match &e {
+                L7Event::Discovered(_) => rec.last_ts,
+                L7Event::InHeaders(_, m) | L7Event::InPayload(_, m) | L7Event::EndHeaders(_, m) | L7Event::EndSession(_, m) => m.ts,
+            };
+            let ctx = Ctx { tuple: ft, id, core, ts, record: rec };
+            match e {
+                L7Event::Discovered(p) => f(&ctx, &Event::OnDisc(p)),
+                L7Event::InHeaders(d, m) => f(&ctx, &Event::InHeaders(&L7Segment { data: d, dir: m.dir, ts: m.ts })),
+                L7Event::InPayload(d, m) => f(&ctx, &Event::InPayload(&L7Segment { data: d, dir: m.dir, ts: m.ts })),
+                L7Event::EndHeaders(s, _) => f(&ctx, &Event::EndHeaders(s)),
+                L7Event::EndSession(s, _) => f(&ctx, &Event::EndSession(&s)),
+            }
+        };
+        match seg {
+            Some(pdu) => {
+                let transport = match ft.proto {
+                    weir_conntrack::L4Proto::Tcp => weir_protocols::Transport::Tcp,
+                    weir_conntrack::L4Proto::Udp => weir_protocols::Transport::Udp,
+                };
+                let meta = SegmentMeta { dir: pdu.dir, ts: pdu.ts, transport, orig_port: ft.orig.port(), resp_port: ft.resp.port() };
+                self.on_segment(pdu.payload, &meta, &mut g);
+            }
+            None => self.on_end(&mut g),
+        }
+    }
+
     /// The connection ended: the parser completes what it can.
     pub fn on_end(&mut self, f: &mut impl FnMut(L7Event<'_>)) {
         let Some(meta) = self.last else { return };

@@ -20,7 +20,7 @@
 //! work plus only the calls its actions ask for: trees run at decision
 //! transitions, never per packet unless a filter function decides there.
 
-use crate::api::{Ctx, Event, L7Segment};
+use crate::api::{Ctx, Event};
 use crate::app::trace::Trace;
 use std::marker::PhantomData;
 use weir_conntrack::{
@@ -31,8 +31,8 @@ use weir_filter::typed::Proto;
 use weir_filter::{L7State, Verdict};
 use weir_ir::Framework;
 use weir_protocols::registry::AnySessionRef;
-use weir_protocols::{SegmentMeta, Transport};
-use weir_runtime::l7::{L7Conn, L7Event};
+use weir_protocols::Transport;
+use weir_runtime::l7::L7Conn;
 
 /// A set of subscription ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -519,57 +519,15 @@ impl<G: Generated> Compiled<G> {
     }
 
     fn interest(st: &ConnState<G::Data>) -> Interest {
-        let fw = Framework(st.framework);
-        let mut i = Interest::NONE;
-        if fw.contains(Framework::PACKETS) {
-            i |= Interest::IN_CONN;
-        }
-        if fw.contains(Framework::HANDSHAKE) {
-            i |= Interest::HANDSHAKE;
-        }
-        if fw.contains(Framework::TERMINATED) {
-            i |= Interest::TERMINATED;
-        }
-        if fw.contains(Framework::STREAM) {
-            i |= Interest::STREAM;
-        }
-        // Probing and parsing read the stream while the parser wants it, and
-        // finish their sessions when the connection ends.
-        let l7_needed = fw.contains(Framework::PROBE) || fw.contains(Framework::PARSE);
-        if l7_needed && st.l7.as_ref().is_none_or(|l| l.wants_data()) {
-            i |= Interest::STREAM | Interest::TERMINATED;
-        }
-        i
+        Framework(st.framework).interest(st.l7.as_ref().is_none_or(|l| l.wants_data()))
     }
 
     fn feed_l7(&mut self, st: &mut ConnState<G::Data>, ft: &FiveTuple, rec: &ConnRecord, id: u64, seg: Option<&L4Pdu<'_>>) {
-        let fw = Framework(st.framework);
-        if seg.is_some() && !(fw.contains(Framework::PROBE) || fw.contains(Framework::PARSE)) {
+        if seg.is_some() && !Framework(st.framework).l7() {
             return;
         }
         let Some(mut l7) = st.l7.take() else { return };
-        let core = self.core;
-        let mut f = |e: L7Event<'_>| {
-            let ts = match &e {
-                L7Event::Discovered(_) => rec.last_ts,
-                L7Event::InHeaders(_, m) | L7Event::InPayload(_, m) | L7Event::EndHeaders(_, m) | L7Event::EndSession(_, m) => m.ts,
-            };
-            let ctx = Ctx { tuple: ft, id, core, ts, record: rec };
-            match e {
-                L7Event::Discovered(p) => self.step(st, &ctx, &Event::OnDisc(p)),
-                L7Event::InHeaders(d, m) => self.step(st, &ctx, &Event::InHeaders(&L7Segment { data: d, dir: m.dir, ts: m.ts })),
-                L7Event::InPayload(d, m) => self.step(st, &ctx, &Event::InPayload(&L7Segment { data: d, dir: m.dir, ts: m.ts })),
-                L7Event::EndHeaders(s, _) => self.step(st, &ctx, &Event::EndHeaders(s)),
-                L7Event::EndSession(s, _) => self.step(st, &ctx, &Event::EndSession(&s)),
-            }
-        };
-        match seg {
-            Some(pdu) => {
-                let meta = SegmentMeta { dir: pdu.dir, ts: pdu.ts, transport: transport(ft), orig_port: ft.orig.port(), resp_port: ft.resp.port() };
-                l7.on_segment(pdu.payload, &meta, &mut f);
-            }
-            None => l7.on_end(&mut f),
-        }
+        l7.drive((ft, rec, id, self.core), seg, &mut |ctx, ev| self.step(st, ctx, ev));
         st.l7 = Some(l7);
     }
 }
