@@ -16,9 +16,13 @@
 //! with [`output::set_quiet`] and read what the apps collected instead.
 #![forbid(unsafe_code)]
 
+pub mod exported;
 pub mod http_ua_logger;
 pub mod long_lived;
 pub mod output;
 pub mod packet_level;
 pub mod tls_sni_logger;
 pub mod video_resolution;
+
+// Exported subscriptions are named from the crate root.
+pub use exported::{exported_sni, well_known};
