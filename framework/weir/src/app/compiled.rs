@@ -422,9 +422,12 @@ impl<G: Generated> Compiled<G> {
         if session_tree(t) {
             for j in acc.matched.ones() {
                 let s = &G::SUBS[j as usize];
+                if !st.pending.get(j) {
+                    continue;
+                }
                 if s.per_session && s.deliver_at == t {
                     st.hits.set(j);
-                } else if st.pending.get(j) {
+                } else {
                     st.matched.set(j);
                     st.pending.clear(j);
                 }
