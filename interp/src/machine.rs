@@ -355,7 +355,8 @@ impl SubMachine {
     }
 }
 
-/// The first packet's facts (originator = `src`).
+/// The first packet's facts (originator = `src`): what packet predicates
+/// see, for every executor and `weir log`.
 pub fn packet_facts(conn: &weir_conntrack::ConnInfo, pdu: &weir_conntrack::L4Pdu<'_>) -> PacketFacts {
     use weir_conntrack::L4Proto;
     use weir_filter::eval::L4Facts;

@@ -34,9 +34,7 @@ use weir_conntrack::{
 use weir_protocols::registry::{AnySession, Protocol};
 use weir_protocols::{SegmentMeta, Transport};
 use std::sync::Arc;
-use weir_filter::eval::{L4Facts, PacketFacts};
 use weir_filter::trie::PredicateTrie;
-use weir_filter::typed::Proto;
 use weir_filter::{Facts, L7State, Verdict};
 use weir_runtime::l7::{L7Conn, L7Event};
 
@@ -92,29 +90,6 @@ impl FilterState {
         }
         // Decided: the sessions are no longer needed.
         self.facts.sessions = Vec::new();
-    }
-}
-
-/// The filter's view of a connection's first packet (`src` = originator).
-fn packet_facts(conn: &ConnInfo, pdu: &L4Pdu<'_>) -> PacketFacts {
-    let ft = &conn.tuple;
-    let (proto, ip_protocol) = match ft.proto {
-        L4Proto::Tcp => (Proto::Tcp, 6),
-        L4Proto::Udp => (Proto::Udp, 17),
-    };
-    PacketFacts {
-        ethernet: conn.ethernet,
-        vlans: ft.vlans,
-        src: ft.orig.ip(),
-        dst: ft.resp.ip(),
-        ttl: conn.ttl,
-        ip_protocol,
-        l4: Some(L4Facts {
-            proto,
-            src_port: ft.orig.port(),
-            dst_port: ft.resp.port(),
-            flags: pdu.tcp.map_or(0, |t| t.flags.0),
-        }),
     }
 }
 
@@ -298,7 +273,7 @@ impl ConnHandler for LogApp {
             None => None,
             Some(trie) => {
                 let mut fs = FilterState {
-                    facts: Facts::packet(packet_facts(conn, pdu)),
+                    facts: Facts::packet(weir_interp::machine::packet_facts(conn, pdu)),
                     verdict: Verdict::Undecided,
                     held: Vec::new(),
                 };

@@ -26,7 +26,7 @@ use std::marker::PhantomData;
 use weir_conntrack::{
     Conn, ConnHandler, ConnInfo, ConnRecord, EndReason, FiveTuple, Interest, L4Pdu, L4Proto, Transition,
 };
-use weir_filter::eval::{L4Facts, PacketFacts, SessionFields, Subject};
+use weir_filter::eval::{PacketFacts, SessionFields, Subject};
 use weir_filter::typed::Proto;
 use weir_filter::{L7State, Verdict};
 use weir_ir::Framework;
@@ -317,23 +317,6 @@ pub struct Compiled<G: Generated> {
     _g: PhantomData<fn() -> G>,
 }
 
-fn packet_facts(conn: &ConnInfo, pdu: &L4Pdu<'_>) -> PacketFacts {
-    let ft = &conn.tuple;
-    let (proto, ip_protocol) = match ft.proto {
-        L4Proto::Tcp => (Proto::Tcp, 6),
-        L4Proto::Udp => (Proto::Udp, 17),
-    };
-    PacketFacts {
-        ethernet: conn.ethernet,
-        vlans: ft.vlans,
-        src: ft.orig.ip(),
-        dst: ft.resp.ip(),
-        ttl: conn.ttl,
-        ip_protocol,
-        l4: Some(L4Facts { proto, src_port: ft.orig.port(), dst_port: ft.resp.port(), flags: pdu.tcp.map_or(0, |t| t.flags.0) }),
-    }
-}
-
 fn transport(ft: &FiveTuple) -> Transport {
     match ft.proto {
         L4Proto::Tcp => Transport::Tcp,
@@ -541,7 +524,7 @@ impl<G: Generated> ConnHandler for Compiled<G> {
     fn first_packet(&mut self, conn: &ConnInfo, pdu: &L4Pdu<'_>) -> Option<(Self::State, Interest)> {
         let n = G::SUBS.len();
         let mut st = ConnState {
-            facts: packet_facts(conn, pdu),
+            facts: weir_interp::machine::packet_facts(conn, pdu),
             l7state: L7State::Pending,
             l7: None,
             pending: Bits::new(n),
