@@ -161,15 +161,16 @@ impl Gen<'_> {
         self.ir.tracked.iter().position(|t| t.name == name)
     }
 
-    /// Code binding the value of each data parameter (`a0`, `a1`, ...), or
-    /// returning `ret` when one is missing. Synced first.
-    fn bind_params(&self, params: &[String], sub_filter: &str, ret: TokenStream) -> (TokenStream, Vec<syn::Ident>) {
+    /// Code binding each data parameter (`a0`, `a1`, ...), returning `ret`
+    /// when one is missing: packet-level data from the event, `FilterStr` as
+    /// the subscription's filter, stored data by `stored(i, name, ident)`
+    /// (which returns its sync code and its binding).
+    fn bind(&self, params: &[String], sub_filter: &str, ret: &TokenStream, stored: impl Fn(usize, &str, &syn::Ident) -> (TokenStream, TokenStream)) -> (TokenStream, Vec<syn::Ident>) {
         let mut sync = TokenStream::new();
         let mut bind = TokenStream::new();
         let mut names = Vec::new();
         for (i, p) in params.iter().enumerate() {
             let a = format_ident!("a{}", i);
-            names.push(a.clone());
             let level = self.ir.tracked.iter().find_map(|t| match &t.kind {
                 TrackedKind::Data(s) if &s.name == p => Some(s.level),
                 _ => None,
@@ -183,14 +184,33 @@ impl Gen<'_> {
                 });
             } else if p == "FilterStr" {
                 bind.extend(quote! { let #a = &::weir::datatypes::FilterStr(#sub_filter); });
-            } else if let Some(k) = self.tracked_index(p) {
-                let f = format_ident!("d{}", k);
-                let ty = self.types.get(p).cloned().unwrap_or_else(|| quote!(_));
-                sync.extend(quote! { if let Some(x) = d.#f.as_mut() { <#ty as ::weir::DataType>::sync(x, ctx); } });
-                bind.extend(quote! { let Some(#a) = d.#f.as_ref() else { return #ret; }; });
+            } else {
+                let (s, b) = stored(i, p, &a);
+                sync.extend(s);
+                bind.extend(b);
             }
+            names.push(a);
         }
         (quote!(#sync #bind), names)
+    }
+
+    /// Binds parameters from the connection's tracked data (synced first).
+    fn bind_params(&self, params: &[String], sub_filter: &str, ret: TokenStream) -> (TokenStream, Vec<syn::Ident>) {
+        self.bind(params, sub_filter, &ret, |_, p, a| {
+            let Some(k) = self.tracked_index(p) else { return (TokenStream::new(), TokenStream::new()) };
+            let f = format_ident!("d{}", k);
+            let ty = self.types.get(p).cloned().unwrap_or_else(|| quote!(_));
+            (quote! { if let Some(x) = d.#f.as_mut() { <#ty as ::weir::DataType>::sync(x, ctx); } }, quote! { let Some(#a) = d.#f.as_ref() else { return #ret; }; })
+        })
+    }
+
+    /// Binds parameters from type-erased values (`args[i]`), for the
+    /// interpreter and the naive engine.
+    fn bind_dyn(&self, params: &[String], sub_filter: &str, ret: TokenStream) -> (TokenStream, Vec<syn::Ident>) {
+        self.bind(params, sub_filter, &ret, |i, p, a| {
+            let ty = self.types.get(p).cloned().unwrap_or_else(|| quote!(()));
+            (TokenStream::new(), quote! { let Some(#a) = args.get(#i).and_then(|x| x.downcast_ref::<#ty>()) else { return #ret; }; })
+        })
     }
 
     fn invoke_arm(&self, j: usize) -> TokenStream {
@@ -225,37 +245,6 @@ impl Gen<'_> {
         let body = if c.returns_bool { quote!(#call) } else { quote!({ #call; true }) };
         let j = j as u32;
         quote! { #j => { #bind #record #body } }
-    }
-
-    /// Binds parameters from type-erased values (`args[i]`), for the
-    /// interpreter and the naive engine.
-    fn bind_dyn(&self, params: &[String], sub_filter: &str, ret: TokenStream) -> (TokenStream, Vec<syn::Ident>) {
-        let mut bind = TokenStream::new();
-        let mut names = Vec::new();
-        for (i, p) in params.iter().enumerate() {
-            let a = format_ident!("a{}", i);
-            names.push(a.clone());
-            let level = self.ir.tracked.iter().find_map(|t| match &t.kind {
-                TrackedKind::Data(s) if &s.name == p => Some(s.level),
-                _ => None,
-            });
-            if level == Some(Level::Packet) {
-                bind.extend(quote! {
-                    let #a: &::weir::__private::L4Pdu<'_> = match *ev {
-                        ::weir::Event::FirstPacket(p) | ::weir::Event::InConn(p) | ::weir::Event::InStream(p) => p,
-                        _ => return #ret,
-                    };
-                });
-            } else if p == "FilterStr" {
-                bind.extend(quote! { let #a = &::weir::datatypes::FilterStr(#sub_filter); });
-            } else {
-                let ty = self.types.get(p).cloned().unwrap_or_else(|| quote!(()));
-                bind.extend(quote! {
-                    let Some(#a) = args.get(#i).and_then(|x| x.downcast_ref::<#ty>()) else { return #ret; };
-                });
-            }
-        }
-        (bind, names)
     }
 
     fn dynamic_impl(&self, app: &syn::Ident) -> TokenStream {
