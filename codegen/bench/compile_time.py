@@ -44,7 +44,6 @@ def main():
     ap.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     a = ap.parse_args()
     base = os.path.join(ROOT, "target", "compile-bench")
-    rows = []
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     for w in a.workloads:
         kind, n = WORKLOADS[w]
@@ -80,14 +79,14 @@ def main():
                "machine": f"{platform.machine()} {os.cpu_count()} cpus", "rev": rev,
                "command": "python3 codegen/bench/compile_time.py " + w}
         print(row, flush=True)
-        rows.append(row)
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    new = not os.path.exists(a.out)
-    with open(a.out, "a", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=list(rows[0]))
-        if new:
-            wr.writeheader()
-        wr.writerows(rows)
+        # Each row as soon as it is measured (a long workload may be stopped).
+        os.makedirs(os.path.dirname(a.out), exist_ok=True)
+        new = not os.path.exists(a.out)
+        with open(a.out, "a", newline="") as f:
+            wr = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                wr.writeheader()
+            wr.writerow(row)
 
 if __name__ == "__main__":
     main()
