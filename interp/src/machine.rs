@@ -92,6 +92,10 @@ fn verdict(d: &Dnf, v: &View<'_>) -> Verdict {
     d.conjunctions.iter().map(|c| c.literals.iter().map(|l| literal(l, v)).min().unwrap_or(Verdict::Match)).max().unwrap_or(Verdict::NoMatch)
 }
 
+/// A filter function a subscription's filter names: its index, name,
+/// transition, the tracked items of its data, and its state's item.
+pub type FilterUse = (usize, String, Transition, Vec<usize>, Option<usize>);
+
 /// The static facts of one subscription the machine needs.
 #[derive(Clone, Debug)]
 pub struct SubStatic {
@@ -100,8 +104,8 @@ pub struct SubStatic {
     pub params: Vec<Option<usize>>,
     /// The stateful callback's tracked item.
     pub state: Option<usize>,
-    /// Filter functions its filter names: (index, transition, its data's tracked items, stateful item).
-    pub filters: Vec<(usize, String, Transition, Vec<usize>, Option<usize>)>,
+    /// Filter functions its filter names.
+    pub filters: Vec<FilterUse>,
     pub per_session: bool,
 }
 
@@ -124,7 +128,7 @@ impl SubStatic {
                         }
                     })
                     .collect();
-                let mut filters: Vec<(usize, String, Transition, Vec<usize>, Option<usize>)> = Vec::new();
+                let mut filters: Vec<FilterUse> = Vec::new();
                 for l in s.filter.conjunctions.iter().flat_map(|c| &c.literals) {
                     if let Pred::User(n) = &l.pred {
                         if filters.iter().any(|(_, m, ..)| m == n) {

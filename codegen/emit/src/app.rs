@@ -311,7 +311,7 @@ impl Gen<'_> {
         }
     }
 
-    fn node_code(&self, tree: usize, nodes: &[Node], n: usize, v: &syn::Ident, depth: usize) -> TokenStream {
+    fn node_code(&self, nodes: &[Node], n: usize, v: &syn::Ident) -> TokenStream {
         let node = &nodes[n];
         let mut out = TokenStream::new();
         let (complete, prefix): (Vec<u32>, Vec<u32>) = node.accepts.iter().partition(|p| *p % 2 == 0);
@@ -332,7 +332,7 @@ impl Gen<'_> {
             match br {
                 Branch::One(c) => {
                     let vc = format_ident!("v{}", c);
-                    let inner = self.node_code(tree, nodes, *c, &vc, depth + 1);
+                    let inner = self.node_code(nodes, *c, &vc);
                     let brk = if node.exclusive { quote!(if #vc == __V::Match { break #label; }) } else { quote!() };
                     kids.extend(quote! {
                         let #vc = #v.min(__p::node_literal(&nodes[#c], f));
@@ -350,7 +350,7 @@ impl Gen<'_> {
                         .enumerate()
                         .map(|(i, &m)| {
                             let i = i as u32;
-                            let inner = self.node_code(tree, nodes, m, &vm, depth + 1);
+                            let inner = self.node_code(nodes, m, &vm);
                             quote!(#i => { #inner })
                         })
                         .collect();
@@ -451,7 +451,7 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
     let mut tree_arms = Vec::new();
     for (ti, t) in ir.trees.iter().enumerate() {
         let v0 = format_ident!("v0");
-        let body = g.node_code(ti, t.trie.nodes(), 0, &v0, 0);
+        let body = g.node_code(t.trie.nodes(), 0, &v0);
         let tt = transition_tokens(t.transition);
         tree_arms.push(quote!(#tt => {
             let nodes = __p::tree_nodes(&__TABLES, #ti);
@@ -664,7 +664,7 @@ pub fn spec_macro(kind: &str, args: &TokenStream, item: &syn::Item) -> TokenStre
     // Function bodies are not needed to declare anything.
     let mut decl = item.clone();
     if let syn::Item::Fn(f) = &mut decl {
-        f.block = Box::new(syn::parse_quote!({}));
+        *f.block = syn::parse_quote!({});
     }
     let mac = spec_macro_name(&ident);
     let kind = format_ident!("{}", kind);

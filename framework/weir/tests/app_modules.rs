@@ -77,7 +77,7 @@ mod together {
 fn included_items_behave_as_local_ones() {
     let pcap = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../traces/data/default.pcap");
     let cfg = weir::runtime::Config::default();
-    let a = weir::app::run_compiled::<split::App>(&[pcap.clone()], &cfg, true).unwrap().trace.unwrap();
+    let a = weir::app::run_compiled::<split::App>(std::slice::from_ref(&pcap), &cfg, true).unwrap().trace.unwrap();
     let b = weir::app::run_compiled::<together::App>(&[pcap], &cfg, true).unwrap().trace.unwrap();
     let count = |t: &weir::app::Trace, n: &str| t.invocations.iter().filter(|i| i.callback == n).count();
     assert!(count(&a, "dns_seen") > 0 && count(&a, "large") > 0, "dns {} large {}", count(&a, "dns_seen"), count(&a, "large"));
