@@ -187,21 +187,10 @@ pub fn data_params(sig: &syn::Signature) -> syn::Result<(Vec<String>, Vec<Span>)
 
 /// A callback (function, or method of a stateful callback) with its arguments.
 pub fn callback_sig(args: &CallbackArgs, sig: &syn::Signature) -> syn::Result<SpannedSubscription> {
-    let mut params = Vec::new();
-    let mut spans = Vec::new();
-    let mut errors: Option<syn::Error> = None;
-    for arg in sig.inputs.iter().filter(|a| !matches!(a, syn::FnArg::Receiver(_))) {
-        match param_type(arg) {
-            Ok((name, span)) => {
-                params.push(name);
-                spans.push(span);
-            }
-            Err(e) => match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            },
-        }
-    }
+    let (params, spans, mut errors) = match data_params(sig) {
+        Ok((p, s)) => (p, s, None),
+        Err(e) => (Vec::new(), Vec::new(), Some(e)),
+    };
     let returns_bool = match &sig.output {
         syn::ReturnType::Default => false,
         syn::ReturnType::Type(_, ty) => match &**ty {

@@ -101,6 +101,29 @@ impl Parse for KeyArgs {
     }
 }
 
+/// The methods of an impl block carrying `#[<inner>(...)]`, with their
+/// parsed arguments; any other weir attribute there, and arguments that do
+/// not parse, are errors (`outer` names the block's attribute, `hint` what
+/// belongs there).
+fn marked_methods<'a, A: Parse>(imp: &'a ItemImpl, outer: &str, inner: &str, hint: &str, errs: &mut Errors) -> Vec<(&'a syn::ImplItemFn, &'a syn::Attribute, A)> {
+    let mut out = Vec::new();
+    for it in &imp.items {
+        let ImplItem::Fn(f) = it else { continue };
+        for a in f.attrs.iter().filter(|a| weir_attr(a).is_some()) {
+            let kind = weir_attr(a).unwrap_or_default();
+            if kind != inner {
+                errs.push(syn::Error::new(a.span(), format!("`#[{kind}]` does not belong in a #[{outer}] impl block; use `{hint}`")));
+                continue;
+            }
+            match syn::parse2(attr_args(a)) {
+                Ok(args) => out.push((f, a, args)),
+                Err(e) => errs.push(e),
+            }
+        }
+    }
+    out
+}
+
 /// The self type's last segment name (`FeatureChunk` for `impl my::FeatureChunk`).
 fn self_name(imp: &ItemImpl) -> syn::Result<(String, TokenStream)> {
     match &*imp.self_ty {
@@ -168,43 +191,28 @@ pub fn parse_datatype(args: TokenStream, imp: &ItemImpl) -> syn::Result<Datatype
     }
     let mut updates = Vec::new();
     let mut sync = None;
-    for it in &imp.items {
-        let ImplItem::Fn(f) = it else { continue };
-        for a in f.attrs.iter().filter(|a| weir_attr(a).is_some()) {
-            let kind = weir_attr(a).unwrap_or_default();
-            if kind != "datatype_fn" {
-                errs.push(syn::Error::new(a.span(), format!("`#[{kind}]` does not belong in a #[datatype] impl block; use `#[datatype_fn(on = <transition>)]`")));
-                continue;
-            }
-            let k: KeyArgs = match syn::parse2(attr_args(a)) {
-                Ok(k) => k,
-                Err(e) => {
-                    errs.push(e);
-                    continue;
-                }
-            };
-            if k.flags.iter().any(|f| f == "sync") {
-                sync = Some(f.sig.ident.clone());
-                continue;
-            }
-            let Some((_, on)) = k.on else {
-                errs.push(syn::Error::new(a.span(), "`#[datatype_fn]` needs `on = <transition>` (or `sync`)"));
-                continue;
-            };
-            let n = f.sig.inputs.iter().filter(|i| !matches!(i, syn::FnArg::Receiver(_))).count();
-            let want = if has_payload(on) { 2 } else { 1 };
-            if n != want {
-                errs.push(syn::Error::new(
-                    f.sig.inputs.span(),
-                    if has_payload(on) {
-                        format!("an update at {on} takes `(&mut self, ctx: &weir::Ctx, <the {on} payload>)`")
-                    } else {
-                        format!("an update at {on} takes `(&mut self, ctx: &weir::Ctx)`")
-                    },
-                ));
-            }
-            updates.push(UpdateFn { method: f.sig.ident.clone(), on, payload: has_payload(on) });
+    for (f, a, k) in marked_methods::<KeyArgs>(imp, "datatype", "datatype_fn", "#[datatype_fn(on = <transition>)]", &mut errs) {
+        if k.flags.iter().any(|f| f == "sync") {
+            sync = Some(f.sig.ident.clone());
+            continue;
         }
+        let Some((_, on)) = k.on else {
+            errs.push(syn::Error::new(a.span(), "`#[datatype_fn]` needs `on = <transition>` (or `sync`)"));
+            continue;
+        };
+        let n = f.sig.inputs.iter().filter(|i| !matches!(i, syn::FnArg::Receiver(_))).count();
+        let want = if has_payload(on) { 2 } else { 1 };
+        if n != want {
+            errs.push(syn::Error::new(
+                f.sig.inputs.span(),
+                if has_payload(on) {
+                    format!("an update at {on} takes `(&mut self, ctx: &weir::Ctx, <the {on} payload>)`")
+                } else {
+                    format!("an update at {on} takes `(&mut self, ctx: &weir::Ctx)`")
+                },
+            ));
+        }
+        updates.push(UpdateFn { method: f.sig.ident.clone(), on, payload: has_payload(on) });
     }
     errs.finish()?;
     let mut ups: Vec<Transition> = updates.iter().map(|u| u.on).collect();
@@ -253,35 +261,20 @@ pub fn parse_callback(args: TokenStream, item: &syn::Item) -> syn::Result<Vec<Ca
                 errs.push(syn::Error::new(self_span(imp), format!("a stateful callback needs a constructor `fn new(ctx: &weir::Ctx) -> {name}` (one instance per connection)")));
             }
             let mut out = Vec::new();
-            for it in &imp.items {
-                let ImplItem::Fn(f) = it else { continue };
-                for a in f.attrs.iter().filter(|a| weir_attr(a).is_some()) {
-                    let kind = weir_attr(a).unwrap_or_default();
-                    if kind != "callback_fn" {
-                        errs.push(syn::Error::new(a.span(), format!("`#[{kind}]` does not belong in a #[callback] impl block; use `#[callback_fn(...)]`")));
-                        continue;
+            for (f, _, margs) in marked_methods::<CallbackArgs>(imp, "callback", "callback_fn", "#[callback_fn(...)]", &mut errs) {
+                if let Some(fl) = &margs.filter {
+                    errs.push(syn::Error::new(fl.span(), "the filter of a stateful callback goes on its `#[callback(\"...\")]` impl block"));
+                    continue;
+                }
+                let merged = CallbackArgs { filter: args.filter.clone(), on: margs.on, streaming: margs.streaming, every: margs.every, export: None };
+                match callback_sig(&merged, &f.sig) {
+                    Ok(mut sub) => {
+                        sub.spec.name = format!("{name}::{}", f.sig.ident);
+                        sub.spec.callback.name = name.clone();
+                        sub.spec.callback.stateful = true;
+                        out.push(CallbackItem { sub, path: ty.clone(), method: Some(f.sig.ident.clone()), returns_bool: returns_bool(&f.sig) });
                     }
-                    let margs: CallbackArgs = match syn::parse2(attr_args(a)) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            errs.push(e);
-                            continue;
-                        }
-                    };
-                    if let Some(fl) = &margs.filter {
-                        errs.push(syn::Error::new(fl.span(), "the filter of a stateful callback goes on its `#[callback(\"...\")]` impl block"));
-                        continue;
-                    }
-                    let merged = CallbackArgs { filter: args.filter.clone(), on: margs.on, streaming: margs.streaming, every: margs.every, export: None };
-                    match callback_sig(&merged, &f.sig) {
-                        Ok(mut sub) => {
-                            sub.spec.name = format!("{name}::{}", f.sig.ident);
-                            sub.spec.callback.name = name.clone();
-                            sub.spec.callback.stateful = true;
-                            out.push(CallbackItem { sub, path: ty.clone(), method: Some(f.sig.ident.clone()), returns_bool: returns_bool(&f.sig) });
-                        }
-                        Err(e) => errs.push(e),
-                    }
+                    Err(e) => errs.push(e),
                 }
             }
             if out.is_empty() {
@@ -350,46 +343,31 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
                 errs.push(syn::Error::new(self_span(imp), format!("a stateful filter needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
             }
             let mut found: Option<FilterItem> = None;
-            for it in &imp.items {
-                let ImplItem::Fn(f) = it else { continue };
-                for a in f.attrs.iter().filter(|a| weir_attr(a).is_some()) {
-                    let kind = weir_attr(a).unwrap_or_default();
-                    if kind != "filter_fn" {
-                        errs.push(syn::Error::new(a.span(), format!("`#[{kind}]` does not belong in a #[filter] impl block; use `#[filter_fn(on = <transition>)]`")));
-                        continue;
+            for (f, a, k) in marked_methods::<KeyArgs>(imp, "filter", "filter_fn", "#[filter_fn(on = <transition>)]", &mut errs) {
+                let Some((_, on)) = k.on else {
+                    errs.push(syn::Error::new(a.span(), "`#[filter_fn]` needs `on = <transition>`"));
+                    continue;
+                };
+                if let Err(e) = check_filter_result(&f.sig) {
+                    errs.push(e);
+                    continue;
+                }
+                if found.is_some() {
+                    errs.push(syn::Error::new(f.sig.ident.span(), "a stateful filter has exactly one `#[filter_fn]` method"));
+                    continue;
+                }
+                match data_params(&f.sig) {
+                    Ok((data, spans)) => {
+                        found = Some(FilterItem {
+                            spec: FilterFnSpec { name: name.clone(), on, stateful: true, data },
+                            path: ty.clone(),
+                            method: Some(f.sig.ident.clone()),
+                            named: true,
+                            span: self_span(imp),
+                            param_spans: spans,
+                        })
                     }
-                    let k: KeyArgs = match syn::parse2(attr_args(a)) {
-                        Ok(k) => k,
-                        Err(e) => {
-                            errs.push(e);
-                            continue;
-                        }
-                    };
-                    let Some((_, on)) = k.on else {
-                        errs.push(syn::Error::new(a.span(), "`#[filter_fn]` needs `on = <transition>`"));
-                        continue;
-                    };
-                    if let Err(e) = check_filter_result(&f.sig) {
-                        errs.push(e);
-                        continue;
-                    }
-                    if found.is_some() {
-                        errs.push(syn::Error::new(f.sig.ident.span(), "a stateful filter has exactly one `#[filter_fn]` method"));
-                        continue;
-                    }
-                    match data_params(&f.sig) {
-                        Ok((data, spans)) => {
-                            found = Some(FilterItem {
-                                spec: FilterFnSpec { name: name.clone(), on, stateful: true, data },
-                                path: ty.clone(),
-                                method: Some(f.sig.ident.clone()),
-                                named: true,
-                                span: self_span(imp),
-                                param_spans: spans,
-                            })
-                        }
-                        Err(e) => errs.push(e),
-                    }
+                    Err(e) => errs.push(e),
                 }
             }
             if found.is_none() {
