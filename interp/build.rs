@@ -28,7 +28,7 @@ struct Sub {
     unsubscribe: bool,
 }
 
-const COMMON: &str = "super::common::Bytes, super::common::Segs, super::common::Life, super::common::L7Log, super::common::high_port, super::common::Talker, super::common::short_sni, super::common::bulky";
+const COMMON: &str = "super::common::Bytes, super::common::Segs, super::common::Life, super::common::L7Log, super::common::high_port, super::common::Talker, super::common::Staged, super::common::short_sni, super::common::bulky";
 
 fn main() {
     let src = "tests/differential/apps.toml";
@@ -102,7 +102,7 @@ fn random_apps(n: usize, seed: u64) -> Vec<App> {
                         filter = if r.chance(50) { format!("{filter} and {p}") } else { format!("{filter} and {field}") };
                     }
                     if r.chance(20) {
-                        filter = format!("{filter} and {}", if r.chance(50) { "bulky" } else { "Talker" });
+                        filter = format!("{filter} and {}", r.pick(&["bulky", "Talker", "Staged"]));
                     }
                     let mut params = vec![r.pick(CONN_DATA).to_string()];
                     if r.chance(50) {
@@ -153,7 +153,7 @@ fn valid(s: &Sub) -> bool {
     use weir_conntrack::Transition as T;
     use weir_ir::{AppSpec, CallbackSpec, DataTypeSpec, FilterFnSpec, Level, SubscriptionSpec};
     let dt = |name: &str, updates: &[T]| DataTypeSpec { name: name.into(), level: Level::Connection, complete_at: T::L4Terminated, updates: updates.to_vec(), protocols: vec![] };
-    let f = |name: &str, on: T, stateful: bool, data: &str| FilterFnSpec { name: name.into(), on, stateful, data: vec![data.into()] };
+    let f = |name: &str, on: T, stateful: bool, data: &str| FilterFnSpec { name: name.into(), on, also: vec![], stateful, data: vec![data.into()] };
     let on = s.on.as_deref().map(|o| T::ALL.into_iter().find(|t| t.name() == o).expect("transition"));
     let app = AppSpec {
         datatypes: vec![
@@ -167,6 +167,7 @@ fn valid(s: &Sub) -> bool {
             f("Talker", T::L4InConn, true, "Bytes"),
             f("short_sni", T::L7EndHeaders, false, "TlsHandshake"),
             f("bulky", T::L4Terminated, false, "Bytes"),
+            FilterFnSpec { also: vec![T::L7OnDisc, T::L7EndSession, T::L4Terminated], ..f("Staged", T::L4FirstPacket, true, "L7Log") },
         ],
         subscriptions: vec![SubscriptionSpec {
             name: "s".into(),

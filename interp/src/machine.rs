@@ -93,8 +93,9 @@ fn verdict(d: &Dnf, v: &View<'_>) -> Verdict {
 }
 
 /// A filter function a subscription's filter names: its index, name,
-/// transition, the tracked items of its data, and its state's item.
-pub type FilterUse = (usize, String, Transition, Vec<usize>, Option<usize>);
+/// the transitions at which it is asked, the tracked items of its data,
+/// and its state's item.
+pub type FilterUse = (usize, String, Vec<Transition>, Vec<usize>, Option<usize>);
 
 /// The static facts of one subscription the machine needs.
 #[derive(Clone, Debug)]
@@ -137,7 +138,7 @@ impl SubStatic {
                         if let Some(i) = ir.filter_fns.iter().position(|f| &f.name == n) {
                             let f = &ir.filter_fns[i];
                             let data = f.data.iter().filter_map(|d| find(d)).collect();
-                            filters.push((i, n.clone(), f.on, data, if f.stateful { find(&f.name) } else { None }));
+                            filters.push((i, n.clone(), f.transitions().collect(), data, if f.stateful { find(&f.name) } else { None }));
                         }
                     }
                 }
@@ -269,7 +270,7 @@ impl SubMachine {
         let mut hit = false;
         if self.status == Status::Pending {
             for (idx, (i, _, on, data, state)) in s.filters.iter().enumerate() {
-                if *on != t || self.users[idx].1 != Verdict::Undecided {
+                if !on.contains(&t) || self.users[idx].1 != Verdict::Undecided {
                     continue;
                 }
                 for k in data {

@@ -266,9 +266,18 @@ impl Gen<'_> {
             let Some(item) = self.decl.filters.iter().find(|x| x.spec.name == f.name) else { continue };
             let (bind, args) = self.bind_dyn(&f.data, "", quote!(__p::FilterResult::Continue));
             let path = &item.path;
-            let call = match &item.method {
-                None => quote!(#path(#(#args),*)),
-                Some(m) => quote!(match state.and_then(|s| s.downcast_mut::<#path>()) { Some(st) => st.#m(#(#args),*), None => __p::FilterResult::Continue }),
+            let call = if item.methods.is_empty() {
+                quote!(#path(#(#args),*))
+            } else {
+                // The method of the event's transition.
+                let arms = item.methods.iter().map(|(t, m)| {
+                    let tt = transition_tokens(*t);
+                    quote!(#tt => st.#m(#(#args),*),)
+                });
+                quote!(match state.and_then(|s| s.downcast_mut::<#path>()) {
+                    Some(st) => match ev.transition() { #(#arms)* _ => __p::FilterResult::Continue },
+                    None => __p::FilterResult::Continue,
+                })
             };
             filter_arms.push(quote!(#i => { #bind #call }));
         }
@@ -506,13 +515,13 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
         let Some(item) = decl.filters.iter().find(|x| x.spec.name == f.name) else { continue };
         let (bind, args) = g.bind_params(&f.data, "", quote!(()));
         let path = &item.path;
-        let call = match &item.method {
-            None => quote!(#path(#(#args),*)),
-            Some(m) => {
-                let k = g.tracked_index(&f.name).unwrap_or(usize::MAX);
-                let fld = format_ident!("d{}", k);
-                quote!(match d.#fld.as_mut() { Some(st) => st.#m(#(#args),*), None => return })
-            }
+        // (transition, call): the function at `on`, or each method at its own.
+        let calls: Vec<(Transition, TokenStream)> = if item.methods.is_empty() {
+            vec![(f.on, quote!(#path(#(#args),*)))]
+        } else {
+            let k = g.tracked_index(&f.name).unwrap_or(usize::MAX);
+            let fld = format_ident!("d{}", k);
+            item.methods.iter().map(|(t, m)| (*t, quote!(match d.#fld.as_mut() { Some(st) => st.#m(#(#args),*), None => return }))).collect()
         };
         let users = mask(
             ir.subscriptions.iter().filter(|s| s.filter.conjunctions.iter().flat_map(|c| &c.literals).any(|l| matches!(&l.pred, weir_filter::typed::Pred::User(n) if *n == f.name))).map(|s| s.id),
@@ -521,16 +530,18 @@ pub fn generate(decl: &AppDecl, ir: &Ir, app: &syn::Ident) -> syn::Result<TokenS
         if users.iter().all(|w| *w == 0) {
             continue; // declared but used by no subscription: never asked
         }
-        filters_at |= 1 << f.on as u16;
-        filter_arms.entry(f.on as u8).or_default().push(quote! {
-            if verdicts[#i] == __V::Undecided && live.intersects(&[#(#users),*]) {
-                (|| {
-                    #bind
-                    let r: ::weir::FilterResult = #call;
-                    verdicts[#i] = __p::verdict(r);
-                })();
-            }
-        });
+        for (t, call) in calls {
+            filters_at |= 1 << t as u16;
+            filter_arms.entry(t as u8).or_default().push(quote! {
+                if verdicts[#i] == __V::Undecided && live.intersects(&[#(#users),*]) {
+                    (|| {
+                        #bind
+                        let r: ::weir::FilterResult = #call;
+                        verdicts[#i] = __p::verdict(r);
+                    })();
+                }
+            });
+        }
     }
     let filter_arms: Vec<TokenStream> = filter_arms
         .into_iter()

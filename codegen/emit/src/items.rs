@@ -291,7 +291,9 @@ pub fn parse_callback(args: TokenStream, item: &syn::Item) -> syn::Result<Vec<Ca
 pub struct FilterItem {
     pub spec: FilterFnSpec,
     pub path: TokenStream,
-    pub method: Option<Ident>,
+    /// A stateful filter's `#[filter_fn]` methods, one per transition, in
+    /// the order they are asked (empty for a function).
+    pub methods: Vec<(Transition, Ident)>,
     /// `on` was given explicitly (else inferred from the data).
     pub named: bool,
     pub span: Span,
@@ -328,9 +330,9 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
             errs.finish()?;
             let (data, spans) = params?;
             Ok(FilterItem {
-                spec: FilterFnSpec { name: f.sig.ident.to_string(), on: args.on.as_ref().map_or(Transition::L4FirstPacket, |o| o.1), stateful: false, data },
+                spec: FilterFnSpec { name: f.sig.ident.to_string(), on: args.on.as_ref().map_or(Transition::L4FirstPacket, |o| o.1), also: Vec::new(), stateful: false, data },
                 path: f.sig.ident.to_token_stream(),
-                method: None,
+                methods: Vec::new(),
                 named: args.on.is_some(),
                 span: f.sig.ident.span(),
                 param_spans: spans,
@@ -342,9 +344,12 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
             if !has_new(imp) {
                 errs.push(syn::Error::new(self_span(imp), format!("a stateful filter needs a constructor `fn new(ctx: &weir::Ctx) -> {name}`")));
             }
-            let mut found: Option<FilterItem> = None;
+            // One method per transition, all reading the same data (the
+            // filter's one predicate, asked again at each of them).
+            let mut methods: Vec<(Transition, Ident)> = Vec::new();
+            let mut params: Option<(Vec<String>, Vec<Span>)> = None;
             for (f, a, k) in marked_methods::<KeyArgs>(imp, "filter", "filter_fn", "#[filter_fn(on = <transition>)]", &mut errs) {
-                let Some((_, on)) = k.on else {
+                let Some((on_tok, on)) = k.on else {
                     errs.push(syn::Error::new(a.span(), "`#[filter_fn]` needs `on = <transition>`"));
                     continue;
                 };
@@ -352,29 +357,40 @@ pub fn parse_filter(args: TokenStream, item: &syn::Item) -> syn::Result<FilterIt
                     errs.push(e);
                     continue;
                 }
-                if found.is_some() {
-                    errs.push(syn::Error::new(f.sig.ident.span(), "a stateful filter has exactly one `#[filter_fn]` method"));
+                if methods.iter().any(|(t, _)| *t == on) {
+                    errs.push(syn::Error::new(on_tok.span(), format!("this stateful filter already has a `#[filter_fn]` method at {on} (one per transition)")));
                     continue;
                 }
                 match data_params(&f.sig) {
-                    Ok((data, spans)) => {
-                        found = Some(FilterItem {
-                            spec: FilterFnSpec { name: name.clone(), on, stateful: true, data },
-                            path: ty.clone(),
-                            method: Some(f.sig.ident.clone()),
-                            named: true,
-                            span: self_span(imp),
-                            param_spans: spans,
-                        })
-                    }
+                    Ok((data, spans)) => match &params {
+                        Some((d0, _)) if *d0 != data => errs.push(syn::Error::new(
+                            // The first parameter that differs (or the method, when one is missing).
+                            (0..data.len()).find(|i| d0.get(*i) != data.get(*i)).map_or(f.sig.ident.span(), |i| spans[i]),
+                            format!("the `#[filter_fn]` methods of one stateful filter read the same data; the first reads ({})", d0.join(", ")),
+                        )),
+                        Some(_) => methods.push((on, f.sig.ident.clone())),
+                        None => {
+                            params = Some((data, spans));
+                            methods.push((on, f.sig.ident.clone()));
+                        }
+                    },
                     Err(e) => errs.push(e),
                 }
             }
-            if found.is_none() {
-                errs.push(syn::Error::new(self_span(imp), "a stateful filter needs one `#[filter_fn(on = <transition>)]` method"));
+            if methods.is_empty() {
+                errs.push(syn::Error::new(self_span(imp), "a stateful filter needs a `#[filter_fn(on = <transition>)]` method"));
             }
             errs.finish()?;
-            found.ok_or_else(|| syn::Error::new(self_span(imp), "no filter method"))
+            methods.sort_by_key(|(t, _)| weir_ir::compile::rank(*t));
+            let (data, spans) = params.unwrap_or_default();
+            Ok(FilterItem {
+                spec: FilterFnSpec { name, on: methods[0].0, also: methods[1..].iter().map(|(t, _)| *t).collect(), stateful: true, data },
+                path: ty,
+                methods,
+                named: true,
+                span: self_span(imp),
+                param_spans: spans,
+            })
         }
         other => Err(syn::Error::new(other.span(), "#[filter] goes on a function (stateless) or on an `impl` block (stateful)")),
     }

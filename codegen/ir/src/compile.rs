@@ -263,7 +263,7 @@ pub fn compile(app: &AppSpec, base_dir: Option<&std::path::Path>) -> Result<Ir, 
                         track(&d.name, TrackedKind::Data(d.clone()), j, d.updates.clone(), &mut tracked);
                     }
                     if f.stateful {
-                        track(&f.name, TrackedKind::StatefulFilter((*f).clone()), j, vec![f.on], &mut tracked);
+                        track(&f.name, TrackedKind::StatefulFilter((*f).clone()), j, f.transitions().collect(), &mut tracked);
                     }
                 }
             }
@@ -300,9 +300,15 @@ fn tree_transitions(subs: &[SubscriptionIr], fns: &HashMap<&str, &FilterFnSpec>)
     for s in subs {
         for c in &s.filter.conjunctions {
             for l in &c.literals {
-                let t = literal_transition(l, fns);
-                if !ts.iter().any(|(x, _)| *x == t) {
-                    ts.push((t, stage_of(t)));
+                // A stateful filter asked again later can decide there too.
+                let again = match &l.pred {
+                    Pred::User(n) => fns.get(n.as_str()).map_or(&[][..], |f| &f.also[..]),
+                    _ => &[],
+                };
+                for &t in std::iter::once(&literal_transition(l, fns)).chain(again) {
+                    if !ts.iter().any(|(x, _)| *x == t) {
+                        ts.push((t, stage_of(t)));
+                    }
                 }
             }
         }

@@ -40,12 +40,23 @@ pub struct DataTypeSpec {
 pub struct FilterFnSpec {
     /// The name used in filter text.
     pub name: String,
-    /// Where it runs (its verdict is known from then on).
+    /// Where it runs first (its verdict can be known from then on).
     pub on: Transition,
+    /// Later transitions at which a stateful filter is asked again while
+    /// undecided (one `#[filter_fn]` method per transition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Transition>,
     /// A struct with per-connection state (one instance per connection).
     pub stateful: bool,
     /// Data types it reads.
     pub data: Vec<String>,
+}
+
+impl FilterFnSpec {
+    /// Every transition at which it is asked, `on` first.
+    pub fn transitions(&self) -> impl Iterator<Item = Transition> + '_ {
+        std::iter::once(self.on).chain(self.also.iter().copied())
+    }
 }
 
 /// The callback of a subscription.

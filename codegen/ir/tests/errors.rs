@@ -59,7 +59,7 @@ fn errors_name_the_part_at_fault() {
 #[test]
 fn inference() {
     let app = AppSpec {
-        filters: vec![FilterFnSpec { name: "big".into(), on: Transition::L4Terminated, stateful: true, data: vec![] }],
+        filters: vec![FilterFnSpec { name: "big".into(), on: Transition::L4Terminated, also: vec![], stateful: true, data: vec![] }],
         datatypes: vec![DataTypeSpec { name: "Mine".into(), level: Level::Connection, complete_at: Transition::L4Terminated, updates: vec![Transition::L4InStream], protocols: vec![] }],
         subscriptions: vec![
             sub("a", "tls", &["TlsHandshake"], None, false),
@@ -145,7 +145,7 @@ fn each_conjunction_delivers_when_it_is_decided() {
 #[test]
 fn repeating_transitions_rank_after_their_start() {
     let app = AppSpec {
-        filters: vec![FilterFnSpec { name: "looks_like_vpn".into(), on: Transition::L4InStream, stateful: true, data: vec![] }],
+        filters: vec![FilterFnSpec { name: "looks_like_vpn".into(), on: Transition::L4InStream, also: vec![], stateful: true, data: vec![] }],
         subscriptions: vec![sub("a", "tcp and looks_like_vpn", &["FiveTuple"], None, false)],
         ..Default::default()
     };

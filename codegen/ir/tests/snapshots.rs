@@ -38,7 +38,7 @@ fn figure_3_video_resolution_and_dns() {
             updates: vec![Transition::L4InConn],
             protocols: vec![],
         }],
-        filters: vec![FilterFnSpec { name: "video_lookup".into(), on: Transition::L7EndHeaders, stateful: false, data: vec!["TlsHandshake".into()] }],
+        filters: vec![FilterFnSpec { name: "video_lookup".into(), on: Transition::L7EndHeaders, also: vec![], stateful: false, data: vec!["TlsHandshake".into()] }],
         subscriptions: vec![
             sub(
                 "ResolutionEst",

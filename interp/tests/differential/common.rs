@@ -140,6 +140,53 @@ pub fn short_sni(hs: &TlsHandshake) -> FilterResult {
     }
 }
 
+/// One predicate asked at four transitions (a stateful filter with one
+/// method per transition): dropped at the first packet for responder ports
+/// divisible by 7, accepted at discovery for DNS and dropped when no
+/// protocol was found, accepted at the second session, and at the end
+/// accepted when some headers were parsed.
+pub struct Staged {
+    port: u16,
+}
+#[filter]
+impl Staged {
+    pub fn new(ctx: &Ctx) -> Self {
+        Staged { port: ctx.tuple.resp.port() }
+    }
+    #[filter_fn(on = L4FirstPacket)]
+    pub fn first(&mut self, _l: &L7Log) -> FilterResult {
+        if self.port % 7 == 0 {
+            FilterResult::Drop
+        } else {
+            FilterResult::Continue
+        }
+    }
+    #[filter_fn(on = L7OnDisc)]
+    pub fn disc(&mut self, l: &L7Log) -> FilterResult {
+        match l.disc {
+            Some(None) => FilterResult::Drop,
+            Some(Some(Protocol::Dns)) => FilterResult::Accept,
+            _ => FilterResult::Continue,
+        }
+    }
+    #[filter_fn(on = L7EndSession)]
+    pub fn session(&mut self, l: &L7Log) -> FilterResult {
+        if l.sessions >= 2 {
+            FilterResult::Accept
+        } else {
+            FilterResult::Continue
+        }
+    }
+    #[filter_fn(on = L4Terminated)]
+    pub fn end(&mut self, l: &L7Log) -> FilterResult {
+        if l.headers >= 1 {
+            FilterResult::Accept
+        } else {
+            FilterResult::Drop
+        }
+    }
+}
+
 /// More than 2,000 payload bytes in total, decided at the end.
 #[filter(on = L4Terminated)]
 pub fn bulky(b: &Bytes) -> FilterResult {
