@@ -129,7 +129,7 @@ impl<D: Dynamic> Interp<D> {
                     Owned::Terminated(r) => Event::Terminated(*r),
                 };
                 facts.observe(&ev);
-                let ctx = Ctx { tuple, id: rec.info.id, core: self.core, ts: *ts, record };
+                let ctx = Ctx { tuple, id: rec.info.id, core: self.core, ts: *ts, record, ttl: rec.info.ttl, ethernet: rec.info.ethernet };
                 for (m, &j) in ms.iter_mut().zip(&g) {
                     let s = &self.subs[j];
                     m.on_event::<D>(s, &mut shared, &facts, &ctx, &ev, &mut |args| {

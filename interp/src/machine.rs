@@ -88,6 +88,13 @@ fn literal(l: &Literal, v: &View<'_>) -> Verdict {
     eval_literal(l, v)
 }
 
+/// The verdict of `d` at one event (SEMANTICS §2): `session` is the session
+/// tried at this event (if any), `last` whether the event is `L4Terminated`,
+/// `users` the user predicates' verdicts so far (absent = undecided).
+pub fn dnf_verdict(d: &Dnf, facts: &ConnFacts, session: Option<AnySessionRef<'_>>, last: bool, users: &[(String, Verdict)]) -> Verdict {
+    verdict(d, &View { facts, session, last, users })
+}
+
 fn verdict(d: &Dnf, v: &View<'_>) -> Verdict {
     d.conjunctions.iter().map(|c| c.literals.iter().map(|l| literal(l, v)).min().unwrap_or(Verdict::Match)).max().unwrap_or(Verdict::NoMatch)
 }

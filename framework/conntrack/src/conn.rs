@@ -418,6 +418,14 @@ impl<S> Conn<S> {
     pub fn parts(&mut self) -> (&FiveTuple, &ConnRecord, &mut S) {
         (&self.tuple, &self.record, &mut self.state)
     }
+    /// The first packet's TTL / hop limit.
+    pub fn ttl(&self) -> u8 {
+        self.ttl
+    }
+    /// The first packet had an Ethernet header.
+    pub fn ethernet(&self) -> bool {
+        self.ethernet
+    }
     pub fn info(&self) -> ConnInfo {
         ConnInfo {
             tuple: self.tuple,

@@ -24,6 +24,10 @@ pub struct Ctx<'a> {
     /// The tracker's record so far (at `L4FirstPacket`: before the first
     /// packet is counted; at `L4Terminated`: final, with `end` set).
     pub record: &'a ConnRecord,
+    /// The first packet's TTL / hop limit.
+    pub ttl: u8,
+    /// The first packet had an Ethernet header.
+    pub ethernet: bool,
 }
 
 /// A piece of L7 data (`L7InHeaders`, `L7InPayload`).

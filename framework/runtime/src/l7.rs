@@ -108,22 +108,22 @@ impl L7Conn {
 
     /// Feeds a stream segment (`None`: the connection ended) and hands each
     /// resulting L7 transition to `f` as a user-API [`Event`](crate::api::Event)
-    /// with its context (the time of the segment that caused it; discovery:
-    /// the connection's latest packet time).
+    /// with `base` as its context, at the time of the segment that caused it
+    /// (discovery: the connection's latest packet time).
     pub fn drive(
         &mut self,
-        conn: (&weir_conntrack::FiveTuple, &weir_conntrack::ConnRecord, u64, usize),
+        base: crate::api::Ctx<'_>,
         seg: Option<&weir_conntrack::L4Pdu<'_>>,
         f: &mut dyn FnMut(&crate::api::Ctx<'_>, &crate::api::Event<'_>),
     ) {
         use crate::api::{Ctx, Event, L7Segment};
-        let (ft, rec, id, core) = conn;
+        let (ft, rec) = (base.tuple, base.record);
         let mut g = |e: L7Event<'_>| {
             let ts = match &e {
                 L7Event::Discovered(_) => rec.last_ts,
                 L7Event::InHeaders(_, m) | L7Event::InPayload(_, m) | L7Event::EndHeaders(_, m) | L7Event::EndSession(_, m) => m.ts,
             };
-            let ctx = Ctx { tuple: ft, id, core, ts, record: rec };
+            let ctx = Ctx { ts, ..base };
             match e {
                 L7Event::Discovered(p) => f(&ctx, &Event::OnDisc(p)),
                 L7Event::InHeaders(d, m) => f(&ctx, &Event::InHeaders(&L7Segment { data: d, dir: m.dir, ts: m.ts })),

@@ -11,7 +11,7 @@
 //! Addresses are in canonical text (RFC 5952 for IPv6).
 
 use serde::Serialize;
-use weir_conntrack::{Conn, ConnHandler, ConnInfo, Direction, EndReason, Interest, L4Pdu};
+use weir_conntrack::{Conn, ConnHandler, ConnInfo, ConnRecord, Direction, EndReason, FiveTuple, Interest, L4Pdu};
 
 /// One line of `conn.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -42,7 +42,7 @@ pub struct ConnLogRecord {
 /// A connection logger without L7: it asks the tracker for nothing but the
 /// termination event, so connections cost only their table entry and
 /// `ConnRecord` counters (`l7` is always null). `weir log` uses
-/// [`crate::log::LogApp`], which adds the L7 logs.
+/// [`crate::log::app`], which adds the L7 logs.
 #[derive(Default)]
 pub struct ConnLogger {
     pub records: Vec<ConnLogRecord>,
@@ -74,8 +74,14 @@ impl ConnHandler for ConnLogger {
 
 /// Builds the log record of a terminated connection.
 pub fn record<S>(conn: &Conn<S>, reason: EndReason, l7: Option<&'static str>) -> ConnLogRecord {
-    let ft = conn.five_tuple();
-    let r = conn.record();
+    let mut r = *conn.record();
+    r.end = Some(reason);
+    record_of(conn.five_tuple(), &r, l7)
+}
+
+/// Builds the log record of a connection from its five-tuple and its final
+/// record (`end` set, as at `L4Terminated`).
+pub fn record_of(ft: &FiveTuple, r: &ConnRecord, l7: Option<&'static str>) -> ConnLogRecord {
     let (o, p) = (
         Direction::ToResponder.index(),
         Direction::ToOriginator.index(),
@@ -96,7 +102,7 @@ pub fn record<S>(conn: &Conn<S>, reason: EndReason, l7: Option<&'static str>) ->
         orig_payload_bytes: r.payload_bytes[o],
         resp_payload_bytes: r.payload_bytes[p],
         history: r.history.to_string(),
-        end: reason.name(),
+        end: r.end.map_or("unknown", |e| e.name()),
         l7,
         ts_ns: r.first_ts.as_nanos(),
     }

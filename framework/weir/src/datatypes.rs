@@ -657,7 +657,7 @@ mod tests {
     }
 
     fn ctx<'a>(tuple: &'a weir_conntrack::FiveTuple, record: &'a weir_conntrack::ConnRecord) -> Ctx<'a> {
-        Ctx { tuple, id: 7, core: 3, ts: record.last_ts, record }
+        Ctx { tuple, id: 7, core: 3, ts: record.last_ts, record, ttl: 64, ethernet: true }
     }
 
     fn pdu(dir: Direction, ts: u64, payload: &[u8], flags: Option<u8>) -> L4Pdu<'_> {

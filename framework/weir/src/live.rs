@@ -3,22 +3,18 @@
 
 use crate::LogArgs;
 use anyhow::Result;
-use weir::log::LogApp;
 use weir::runtime::{Config, RunReport};
 
-/// Runs `make_app` handlers on the DPDK ports of `cfg.online` (plus the
-/// command line's `--eal`, `--idle-exit`, `--duration`), offloading the
-/// `--filter` to the NIC where it can. Returns the DPDK counters as JSON
-/// for `stats.json`.
+/// Runs the compiled `weir log` application on the DPDK ports of
+/// `cfg.online` (plus the command line's `--eal`, `--idle-exit`,
+/// `--duration`), offloading the `--filter` to the NIC where it can; the
+/// logs go to [`weir::log::collect`]'s sink. Returns the DPDK counters as
+/// JSON for `stats.json`.
 #[cfg(feature = "dpdk")]
-pub fn run<F>(
-    args: &LogArgs,
-    cfg: &mut Config,
-    make_app: F,
-) -> Result<(Vec<LogApp>, RunReport, Option<serde_json::Value>)>
-where
-    F: Fn(usize) -> LogApp,
-{
+pub fn run(args: &LogArgs, cfg: &mut Config) -> Result<(RunReport, Option<serde_json::Value>)> {
+    use weir::app::Compiled;
+    use weir::log::app::LogApp;
+    let make_app = |core| Compiled::<LogApp>::new(core, false);
     use anyhow::Context;
     use weir_dpdk::dpdk::Eal;
     use weir_dpdk::online::{eal_args, split_eal, OnlineRun};
@@ -45,7 +41,7 @@ where
             eprintln!("weir: filter offload: {line}");
         }
     }
-    let (apps, report, online) = run.wait().context("DPDK")?;
+    let (_handlers, report, online) = run.wait().context("DPDK")?;
     let lost: u64 = online.ports.iter().map(|p| p.lost()).sum();
     eprintln!(
         "weir: dpdk {}: stopped on {}; {} port(s), {} worker(s), lost before software {}, mbufs in use {}/{}",
@@ -58,17 +54,10 @@ where
         online.mempool_capacity
     );
     let json = serde_json::to_value(&online)?;
-    Ok((apps, report, Some(json)))
+    Ok((report, Some(json)))
 }
 
 #[cfg(not(feature = "dpdk"))]
-pub fn run<F>(
-    _args: &LogArgs,
-    _cfg: &mut Config,
-    _make_app: F,
-) -> Result<(Vec<LogApp>, RunReport, Option<serde_json::Value>)>
-where
-    F: Fn(usize) -> LogApp,
-{
+pub fn run(_args: &LogArgs, _cfg: &mut Config) -> Result<(RunReport, Option<serde_json::Value>)> {
     anyhow::bail!("--dpdk: this weir was built without DPDK support; rebuild with `--features dpdk` (needs DPDK 21.11+ found by pkg-config)")
 }

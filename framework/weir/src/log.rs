@@ -1,10 +1,16 @@
 //! The `weir log` application: `conn.jsonl` plus one log per L7 protocol
 //! (`tls.jsonl`, `http.jsonl`, `dns.jsonl`, `quic.jsonl`, `ssh.jsonl`).
 //!
-//! Each L7 record carries `ts` (packet time at which the session was
-//! complete: for DNS the query time when there was a query), the
-//! connection's `orig_h, orig_p, resp_h, resp_p, proto` (originator =
-//! client), and the protocol's keys:
+//! It is a weir application ([`app`]): four subscriptions, so it runs on every engine (`weir log --engine
+//! compiled|interp|naive`), and the logs of the three are identical.
+//!
+//! - `conn`: `ConnRecord`, `FiveTuple` and `SessionProto`, at termination;
+//! - `handshake`: each TLS, QUIC or SSH session when it ends (also a
+//!   handshake that never finished, with what was seen);
+//! - `http`, `dns`: each transaction (per session), built-in data types.
+//!
+//! Each L7 record carries `ts`, the connection's `orig_h, orig_p, resp_h,
+//! resp_p, proto` (originator = client), and the protocol's keys:
 //!
 //! - tls: `version, client_version, sni, alpn, cipher, client_ciphers, ja3, ja3s, ja4, cert_subjects, cert_issuers`
 //! - http: `method, host, uri, version, user_agent, status, status_msg, req_body_len, resp_body_len, content_type, trans_depth`
@@ -14,29 +20,34 @@
 //! - quic: `version` (name, e.g. `v1`), `sni, alpn, dcid, scid`
 //! - ssh: `client_version, server_version, client_kex, server_kex`
 //!
-//! Cost: every connection is reassembled until its protocol is known; then
-//! only while its parser can still produce something the logs use (for TLS,
-//! QUIC and SSH, until the handshake's headers are parsed).
+//! `ts` is packet time: when the session ended (TLS, QUIC, SSH, HTTP), for
+//! DNS the query's time (the response's without a query).
 //!
-//! **Filter** (`weir log --filter`): a connection is logged, with its L7
-//! records, only when the filter matches it (connection-level meaning, see
-//! `weir_filter::eval`). The filter is decided as early as possible: at the
-//! first packet (a connection that cannot match is not tracked at all),
-//! when the L7 protocol is identified, at each session; L7 records wait
-//! until then. A connection still undecided at its end is decided with
-//! everything known (no more sessions, protocol unknown if never found).
+//! **Filter** (`weir log --filter F`): the filter text is only known at run
+//! time, so it is the user predicate `LogFilter`, a stateful filter asked at
+//! the first packet, at protocol discovery, at each session's end and at
+//! termination, over what [`app::LogFacts`] has seen. It means what `F`
+//! means as a subscription's filter (`docs/SEMANTICS.md` §2): packet and
+//! protocol predicates per connection, field predicates per session (a
+//! conjunction matches through one session satisfying all its field
+//! literals; sessions are tried when they end). A connection that cannot
+//! match is dropped at its first packet. A connection is logged when `F`
+//! matched it; an HTTP or DNS transaction when `F` had matched by the end of
+//! that transaction (through it or an earlier one); a TLS, QUIC or SSH
+//! handshake when `F` matched the connection.
+//!
+//! The callbacks write into a process-wide sink, so one process runs one
+//! `weir log` at a time ([`run`] and [`collect`] take a lock).
 
-use crate::connlog::{record, ConnLogRecord};
+use crate::app::Engine;
+use crate::connlog::{sort_records, ConnLogRecord};
 use serde_json::{Map, Value};
-use weir_conntrack::{
-    Conn, ConnHandler, ConnInfo, EndReason, FiveTuple, Interest, L4Pdu, L4Proto, Timestamp,
-};
-use weir_protocols::registry::{AnySession, Protocol};
-use weir_protocols::{SegmentMeta, Transport};
-use std::sync::Arc;
-use weir_filter::trie::PredicateTrie;
-use weir_filter::{Facts, L7State, Verdict};
-use weir_runtime::l7::{L7Conn, L7Event};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use weir_conntrack::{FiveTuple, Timestamp};
+use weir_filter::dnf::Dnf;
+use weir_protocols::registry::{AnySessionRef, Protocol};
+use weir_runtime::{Config, RunError, RunReport};
 
 /// One line of an L7 log.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,57 +57,218 @@ pub struct L7Record {
     pub fields: Map<String, Value>,
 }
 
-/// The connection and L7 logger behind `weir log`.
-#[derive(Default)]
-pub struct LogApp {
+/// What one run logged, sorted ([`sort_records`], [`sort_sessions`]).
+#[derive(Debug, Default)]
+pub struct Logs {
     pub conns: Vec<ConnLogRecord>,
     pub sessions: Vec<L7Record>,
-    /// Pattern 0 of this trie decides which connections are logged.
-    filter: Option<Arc<PredicateTrie>>,
 }
 
-impl LogApp {
-    /// A logger that logs only connections matching pattern 0 of `filter`.
-    pub fn with_filter(filter: Arc<PredicateTrie>) -> LogApp {
-        LogApp { filter: Some(filter), ..LogApp::default() }
+/// Where the callbacks write, and the run's filter.
+static SINK: Mutex<Logs> = Mutex::new(Logs { conns: Vec::new(), sessions: Vec::new() });
+static FILTER: RwLock<Option<Arc<Dnf>>> = RwLock::new(None);
+static ONE_RUN: Mutex<()> = Mutex::new(());
+
+fn sink() -> std::sync::MutexGuard<'static, Logs> {
+    SINK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `f` (which runs [`app::LogApp`] on some engine or source) with
+/// `filter` as the log filter (`None`: log everything), and returns its
+/// result with the sorted logs.
+pub fn collect<T>(filter: Option<Arc<Dnf>>, f: impl FnOnce() -> T) -> (T, Logs) {
+    let _one = ONE_RUN.lock().unwrap_or_else(PoisonError::into_inner);
+    *FILTER.write().unwrap_or_else(PoisonError::into_inner) = filter;
+    *sink() = Logs::default();
+    let out = f();
+    *FILTER.write().unwrap_or_else(PoisonError::into_inner) = None;
+    let mut logs = std::mem::take(&mut *sink());
+    sort_records(&mut logs.conns);
+    sort_sessions(&mut logs.sessions);
+    (out, logs)
+}
+
+/// Runs `weir log` over pcap/pcapng files on `engine`.
+pub fn run(engine: Engine, inputs: &[PathBuf], cfg: &Config, filter: Option<Arc<Dnf>>) -> Result<(Logs, RunReport), RunError> {
+    let (r, logs) = collect(filter, || crate::app::run::<app::LogApp>(engine, inputs, cfg, false));
+    Ok((logs, r?.report))
+}
+
+#[weir::app(name = LogApp)]
+pub mod app {
+    //! The subscriptions of `weir log` (see the module above).
+
+    use super::{session_record, sink, FILTER};
+    use crate::prelude::*;
+    use std::sync::{Arc, PoisonError};
+    use weir_filter::dnf::Dnf;
+    use weir_filter::{L7State, Verdict};
+    use weir_interp::machine::{dnf_verdict, packet_facts, ConnFacts};
+    use weir_protocols::registry::AnySessionRef;
+
+    /// What the log filter has seen of the connection, and its verdict so
+    /// far, decided as a subscription's filter is (SEMANTICS §2, through the
+    /// interpreter's literal-by-literal evaluation). Without a filter it
+    /// holds nothing and has matched.
+    pub struct LogFacts {
+        filter: Option<Arc<Dnf>>,
+        facts: Option<ConnFacts>,
+        verdict: Verdict,
     }
-}
 
-/// Per-connection state: the L7 driver and whether the logs need more of the stream.
-pub struct LogConn {
-    l7: L7Conn,
-    headers_done: bool,
-    /// With a filter: what it has seen, and records waiting for its verdict.
-    filter: Option<Box<FilterState>>,
-}
-
-struct FilterState {
-    facts: Facts<AnySession>,
-    verdict: Verdict,
-    held: Vec<L7Record>,
-}
-
-impl FilterState {
-    /// Re-evaluates an undecided filter; on a decision, releases or drops the held records.
-    fn decide(&mut self, trie: &PredicateTrie, out: &mut Vec<L7Record>) {
-        if self.verdict != Verdict::Undecided {
-            return;
+    #[datatype(complete = L4FirstPacket)]
+    impl LogFacts {
+        pub fn new(_ctx: &Ctx) -> Self {
+            let filter = FILTER.read().unwrap_or_else(PoisonError::into_inner).clone();
+            let verdict = if filter.is_some() { Verdict::Undecided } else { Verdict::Match };
+            LogFacts { filter, facts: None, verdict }
         }
-        self.verdict = trie.eval(&self.facts).first().copied().unwrap_or(Verdict::NoMatch);
-        match self.verdict {
-            Verdict::Match => out.append(&mut self.held),
-            Verdict::NoMatch => self.held.clear(),
-            Verdict::Undecided => return,
+        #[datatype_fn(on = L4FirstPacket)]
+        fn first(&mut self, ctx: &Ctx, p: &L4Pdu) {
+            if self.verdict == Verdict::Undecided {
+                let info = weir_conntrack::ConnInfo { tuple: *ctx.tuple, id: ctx.id, ttl: ctx.ttl, ethernet: ctx.ethernet };
+                self.facts = Some(ConnFacts::new(packet_facts(&info, p)));
+                self.decide(None, false);
+            }
         }
-        // Decided: the sessions are no longer needed.
-        self.facts.sessions = Vec::new();
+        #[datatype_fn(on = L7OnDisc)]
+        fn disc(&mut self, _ctx: &Ctx, p: Option<Protocol>) {
+            if let Some(f) = &mut self.facts {
+                f.l7 = p.map_or(L7State::None, L7State::Known);
+                self.decide(None, false);
+            }
+        }
+        #[datatype_fn(on = L7EndSession)]
+        fn session(&mut self, _ctx: &Ctx, s: &AnySession) {
+            if let Some(f) = &mut self.facts {
+                f.seen |= 1 << s.protocol() as u8;
+                self.decide(Some(s.as_ref()), false);
+            }
+        }
+        #[datatype_fn(on = L4Terminated)]
+        fn end(&mut self, _ctx: &Ctx, _r: EndReason) {
+            self.decide(None, true);
+        }
     }
-}
 
-fn transport(ft: &FiveTuple) -> Transport {
-    match ft.proto {
-        L4Proto::Tcp => Transport::Tcp,
-        L4Proto::Udp => Transport::Udp,
+    impl std::fmt::Debug for LogFacts {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "LogFacts({:?})", self.verdict)
+        }
+    }
+
+    impl LogFacts {
+        /// A session tried on its own can only match; everything else decides
+        /// what it can, and the end decides everything.
+        fn decide(&mut self, session: Option<AnySessionRef<'_>>, last: bool) {
+            let (Some(d), Some(f)) = (&self.filter, &self.facts) else { return };
+            if self.verdict != Verdict::Undecided {
+                return;
+            }
+            let v = dnf_verdict(d, f, session, last, &[]);
+            self.verdict = match v {
+                Verdict::Match => Verdict::Match,
+                _ if last => Verdict::NoMatch,
+                _ if session.is_some() => Verdict::Undecided,
+                v => v,
+            };
+        }
+        /// The verdict so far as a filter result.
+        pub fn result(&self) -> FilterResult {
+            match self.verdict {
+                Verdict::Match => FilterResult::Accept,
+                Verdict::NoMatch => FilterResult::Drop,
+                Verdict::Undecided => FilterResult::Continue,
+            }
+        }
+    }
+
+    /// The run-time filter: asked wherever [`LogFacts`] can change its mind.
+    pub struct LogFilter;
+
+    #[filter]
+    impl LogFilter {
+        pub fn new(_ctx: &Ctx) -> Self {
+            LogFilter
+        }
+        #[filter_fn(on = L4FirstPacket)]
+        pub fn first(&mut self, f: &LogFacts) -> FilterResult {
+            f.result()
+        }
+        #[filter_fn(on = L7OnDisc)]
+        pub fn disc(&mut self, f: &LogFacts) -> FilterResult {
+            f.result()
+        }
+        #[filter_fn(on = L7EndSession)]
+        pub fn session(&mut self, f: &LogFacts) -> FilterResult {
+            f.result()
+        }
+        #[filter_fn(on = L4Terminated)]
+        pub fn end(&mut self, f: &LogFacts) -> FilterResult {
+            f.result()
+        }
+    }
+
+    /// When the latest session ended.
+    #[derive(Debug)]
+    pub struct SessionClock {
+        pub ended: Timestamp,
+    }
+
+    #[datatype(complete = L7EndSession)]
+    impl SessionClock {
+        pub fn new(ctx: &Ctx) -> Self {
+            SessionClock { ended: ctx.ts }
+        }
+        #[datatype_fn(on = L7EndSession)]
+        fn ended(&mut self, ctx: &Ctx, _s: &AnySession) {
+            self.ended = ctx.ts;
+        }
+    }
+
+    #[callback("LogFilter")]
+    fn conn(ft: &FiveTuple, rec: &ConnRecord, p: &SessionProto) {
+        let r = crate::connlog::record_of(ft, rec, p.0.map(|p| p.name()));
+        sink().conns.push(r);
+    }
+
+    /// The latest session that ended, and when. A TLS, QUIC or SSH
+    /// handshake that never finished still ends (with the connection) and is
+    /// logged with what was seen; the built-in handshake types only complete
+    /// once the headers are parsed.
+    #[derive(Debug)]
+    pub struct Ended {
+        pub session: Option<AnySession>,
+        pub at: Timestamp,
+    }
+
+    #[datatype(level = Session, complete = L7EndSession, protocols(tls, quic, ssh))]
+    impl Ended {
+        pub fn new(ctx: &Ctx) -> Self {
+            Ended { session: None, at: ctx.ts }
+        }
+        #[datatype_fn(on = L7EndSession)]
+        fn ended(&mut self, ctx: &Ctx, s: &AnySession) {
+            self.session = Some(s.clone());
+            self.at = ctx.ts;
+        }
+    }
+
+    #[callback("(tls or quic or ssh) and LogFilter")]
+    fn handshake(ft: &FiveTuple, e: &Ended) {
+        if let Some(s) = &e.session {
+            sink().sessions.push(session_record(ft, e.at, s.as_ref()));
+        }
+    }
+
+    #[callback("http and LogFilter")]
+    fn http(ft: &FiveTuple, t: &HttpTransaction, c: &SessionClock) {
+        sink().sessions.push(session_record(ft, c.ended, AnySessionRef::Http(t)));
+    }
+
+    #[callback("dns and LogFilter")]
+    fn dns(ft: &FiveTuple, t: &DnsTransaction, c: &SessionClock) {
+        sink().sessions.push(session_record(ft, c.ended, AnySessionRef::Dns(t)));
     }
 }
 
@@ -144,17 +316,17 @@ const KEYS_SSH: &[&str] = &[
 ];
 
 /// Builds the log record of a completed session.
-pub fn session_record(ft: &FiveTuple, ts: Timestamp, s: &AnySession) -> L7Record {
+pub fn session_record(ft: &FiveTuple, ts: Timestamp, s: AnySessionRef<'_>) -> L7Record {
     let (protocol, value, keys) = match s {
-        AnySession::Tls(x) => (Protocol::Tls, serde_json::to_value(x), KEYS_TLS),
-        AnySession::Http(x) => (Protocol::Http, serde_json::to_value(x), KEYS_HTTP),
-        AnySession::Dns(x) => (Protocol::Dns, serde_json::to_value(x), KEYS_DNS),
-        AnySession::Quic(x) => (Protocol::Quic, serde_json::to_value(x), KEYS_QUIC),
-        AnySession::Ssh(x) => (Protocol::Ssh, serde_json::to_value(x), KEYS_SSH),
+        AnySessionRef::Tls(x) => (Protocol::Tls, serde_json::to_value(x), KEYS_TLS),
+        AnySessionRef::Http(x) => (Protocol::Http, serde_json::to_value(x), KEYS_HTTP),
+        AnySessionRef::Dns(x) => (Protocol::Dns, serde_json::to_value(x), KEYS_DNS),
+        AnySessionRef::Quic(x) => (Protocol::Quic, serde_json::to_value(x), KEYS_QUIC),
+        AnySessionRef::Ssh(x) => (Protocol::Ssh, serde_json::to_value(x), KEYS_SSH),
     };
     let value = value.unwrap_or(Value::Null);
     let ts = match s {
-        AnySession::Dns(d) => d.query_ts.or(d.response_ts).unwrap_or(ts),
+        AnySessionRef::Dns(d) => d.query_ts.or(d.response_ts).unwrap_or(ts),
         _ => ts,
     };
     let mut fields = Map::new();
@@ -164,13 +336,13 @@ pub fn session_record(ft: &FiveTuple, ts: Timestamp, s: &AnySession) -> L7Record
     fields.insert("resp_h".into(), Value::from(ft.resp.ip().to_string()));
     fields.insert("resp_p".into(), Value::from(ft.resp.port()));
     fields.insert("proto".into(), Value::from(ft.proto.name()));
-    if let AnySession::Quic(q) = s {
+    if let AnySessionRef::Quic(q) = s {
         fields.insert("version".into(), Value::from(q.version_name.clone()));
     }
     for k in keys {
         fields.insert((*k).into(), value.get(*k).cloned().unwrap_or(Value::Null));
     }
-    if let AnySession::Dns(d) = s {
+    if let AnySessionRef::Dns(d) = s {
         let rtt = match (d.query_ts, d.response_ts) {
             (Some(q), Some(r)) => Value::from(r.saturating_since(q) as f64 / 1e9),
             _ => Value::Null,
@@ -181,143 +353,6 @@ pub fn session_record(ft: &FiveTuple, ts: Timestamp, s: &AnySession) -> L7Record
         protocol,
         ts_ns: ts.as_nanos(),
         fields,
-    }
-}
-
-impl LogApp {
-    /// Feeds one stream segment (or, with `seg = None`, ends the connection).
-    fn drive(&mut self, conn: &mut Conn<LogConn>, seg: Option<&L4Pdu<'_>>) {
-        let ft = *conn.five_tuple();
-        let sessions = &mut self.sessions;
-        let mut headers_done = false;
-        let mut filter = conn.state.filter.as_deref_mut();
-        let mut f = |e: L7Event<'_>| match e {
-            L7Event::Discovered(p) => {
-                if let Some(fs) = filter.as_deref_mut() {
-                    fs.facts.l7 = p.map_or(L7State::None, L7State::Known);
-                }
-            }
-            L7Event::EndSession(s, m) => {
-                let rec = session_record(&ft, m.ts, &s);
-                match filter.as_deref_mut() {
-                    None => sessions.push(rec),
-                    Some(fs) => match fs.verdict {
-                        Verdict::Match => sessions.push(rec),
-                        Verdict::NoMatch => {}
-                        Verdict::Undecided => {
-                            fs.held.push(rec);
-                            fs.facts.sessions.push(*s);
-                        }
-                    },
-                }
-            }
-            L7Event::EndHeaders(..) => headers_done = true,
-            _ => {}
-        };
-        match seg {
-            Some(pdu) => {
-                let meta = SegmentMeta {
-                    dir: pdu.dir,
-                    ts: pdu.ts,
-                    transport: transport(&ft),
-                    orig_port: ft.orig.port(),
-                    resp_port: ft.resp.port(),
-                };
-                conn.state.l7.on_segment(pdu.payload, &meta, &mut f);
-            }
-            None => conn.state.l7.on_end(&mut f),
-        }
-        conn.state.headers_done |= headers_done;
-        if let (Some(trie), Some(fs)) = (&self.filter, conn.state.filter.as_deref_mut()) {
-            let ended = seg.is_none();
-            // Sessions are final only at the end: a stopped parser can still
-            // hand out a partial session when the connection ends.
-            fs.facts.sessions_final = ended;
-            if ended && fs.facts.l7 == L7State::Pending {
-                fs.facts.l7 = L7State::None;
-            }
-            fs.decide(trie, &mut self.sessions);
-            if ended && fs.verdict == Verdict::Undecided {
-                // Only a user predicate can stay undecided with everything
-                // known; weir log has none, but never log half a connection.
-                fs.verdict = Verdict::NoMatch;
-                fs.held.clear();
-            }
-        }
-    }
-
-    fn rejected(conn: &Conn<LogConn>) -> bool {
-        conn.state.filter.as_ref().is_some_and(|f| f.verdict == Verdict::NoMatch)
-    }
-
-    /// What the tracker must still deliver for this connection.
-    fn interest(conn: &Conn<LogConn>) -> Interest {
-        let single_session = matches!(
-            conn.state.l7.protocol(),
-            Some(Protocol::Tls | Protocol::Quic | Protocol::Ssh)
-        );
-        if !conn.state.l7.wants_data() || (single_session && conn.state.headers_done) {
-            Interest::TERMINATED
-        } else {
-            Interest::TERMINATED | Interest::STREAM
-        }
-    }
-}
-
-impl ConnHandler for LogApp {
-    type State = LogConn;
-
-    fn first_packet(&mut self, conn: &ConnInfo, pdu: &L4Pdu<'_>) -> Option<(LogConn, Interest)> {
-        let ft = &conn.tuple;
-        let filter = match &self.filter {
-            None => None,
-            Some(trie) => {
-                let mut fs = FilterState {
-                    facts: Facts::packet(weir_interp::machine::packet_facts(conn, pdu)),
-                    verdict: Verdict::Undecided,
-                    held: Vec::new(),
-                };
-                fs.decide(trie, &mut self.sessions);
-                if fs.verdict == Verdict::NoMatch {
-                    return None;
-                }
-                Some(Box::new(fs))
-            }
-        };
-        let l7 = L7Conn::new(transport(ft), ft.orig.port(), ft.resp.port());
-        Some((
-            LogConn {
-                l7,
-                headers_done: false,
-                filter,
-            },
-            Interest::TERMINATED | Interest::STREAM,
-        ))
-    }
-
-    fn in_conn(&mut self, conn: &mut Conn<LogConn>, _pdu: &L4Pdu<'_>) -> Interest {
-        conn.interest()
-    }
-
-    fn end_handshake(&mut self, conn: &mut Conn<LogConn>) -> Interest {
-        conn.interest()
-    }
-
-    fn in_stream(&mut self, conn: &mut Conn<LogConn>, pdu: &L4Pdu<'_>) -> Interest {
-        self.drive(conn, Some(pdu));
-        if Self::rejected(conn) {
-            return Interest::NONE;
-        }
-        Self::interest(conn)
-    }
-
-    fn terminated(&mut self, mut conn: Conn<LogConn>, reason: EndReason) {
-        self.drive(&mut conn, None);
-        if Self::rejected(&conn) {
-            return;
-        }
-        let l7 = conn.state.l7.protocol().map(|p| p.name());
-        self.conns.push(record(&conn, reason, l7));
     }
 }
 

@@ -8,9 +8,9 @@ use weir::filter::Filter;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
-use weir::connlog::sort_records;
-use weir::log::{sort_sessions, L7Record, LogApp};
-use weir::runtime::{run_offline, Config, RunReport};
+use weir::app::Engine;
+use weir::log::L7Record;
+use weir::runtime::{Config, RunReport};
 use weir_protocols::registry::Protocol;
 
 mod live;
@@ -79,6 +79,11 @@ struct LogArgs {
     /// With --dpdk: stop after this many seconds (default: at Ctrl-C).
     #[arg(long, requires = "dpdk")]
     duration: Option<u64>,
+    /// Executor of the log's subscriptions: `compiled` (the generated
+    /// pipeline), `interp` (the reference interpreter) or `naive` (the
+    /// multi-subscription baseline); all three write the same logs.
+    #[arg(long, default_value = "compiled", conflicts_with = "dpdk")]
+    engine: Engine,
     /// pcap or pcapng files, or directories of them.
     #[arg(required_unless_present = "dpdk", conflicts_with = "dpdk")]
     inputs: Vec<PathBuf>,
@@ -108,30 +113,22 @@ fn log(args: LogArgs) -> Result<()> {
         cfg.offline.progress = false;
     }
     cfg.validate()?;
-    let trie = args.filter.as_deref().map(compile_filter).transpose()?.map(|(_, t)| Arc::new(t));
-    let make_app = |_| match &trie {
-        Some(t) => LogApp::with_filter(t.clone()),
-        None => LogApp::default(),
-    };
-    let (apps, report, online) = if args.dpdk {
-        live::run(&args, &mut cfg, make_app)?
-    } else {
-        let (apps, report) = run_offline(&args.inputs, &cfg, make_app)?;
-        (apps, report, None)
-    };
+    let dnf = args.filter.as_deref().map(compile_filter).transpose()?.map(|(f, _)| Arc::new(f.dnf));
+    let (ran, logs) = weir::log::collect(dnf, || {
+        if args.dpdk {
+            live::run(&args, &mut cfg)
+        } else {
+            let run = weir::app::run::<weir::log::app::LogApp>(args.engine, &args.inputs, &cfg, false)?;
+            Ok((run.report, None))
+        }
+    });
+    let (report, online) = ran?;
     for w in &report.warnings {
         eprintln!("weir: warning: {w}");
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create directory", args.out.display()))?;
-    let mut records = Vec::new();
-    let mut sessions = Vec::new();
-    for app in apps {
-        records.extend(app.conns);
-        sessions.extend(app.sessions);
-    }
-    sort_records(&mut records);
-    sort_sessions(&mut sessions);
+    let (records, sessions) = (logs.conns, logs.sessions);
     for p in Protocol::ALL {
         write_sessions(&args.out, p, sessions.iter().filter(|s| s.protocol == p))?;
     }

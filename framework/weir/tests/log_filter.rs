@@ -6,14 +6,14 @@
 //! with a caret diagram, and `weir filter explain` prints every stage.
 
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use weir::connlog::{sort_records, ConnLogRecord};
-use weir::filter::trie::{PredicateTrie, TrieOptions};
+use weir::connlog::ConnLogRecord;
 use weir::filter::Filter;
-use weir::log::{sort_sessions, L7Record, LogApp};
-use weir::runtime::{run_offline, Config};
+use weir::app::Engine;
+use weir::log::L7Record;
+use weir::runtime::Config;
 
 type Key = (String, u16, String, u16, &'static str);
 
@@ -32,25 +32,10 @@ fn run(filter: Option<&str>, cores: usize) -> (Vec<ConnLogRecord>, Vec<L7Record>
     let mut cfg = Config::default();
     cfg.offline.cores = cores;
     cfg.offline.progress = false;
-    let trie = filter.map(|src| {
-        let f = Filter::new(src).unwrap_or_else(|e| panic!("{e}"));
-        Arc::new(PredicateTrie::build(&[&f.dnf], &TrieOptions::default()).unwrap())
-    });
-    let (apps, report) = run_offline(&[pcap], &cfg, |_| match &trie {
-        Some(t) => LogApp::with_filter(t.clone()),
-        None => LogApp::default(),
-    })
-    .unwrap();
+    let dnf = filter.map(|src| Arc::new(Filter::new(src).unwrap_or_else(|e| panic!("{e}")).dnf));
+    let (logs, report) = weir::log::run(Engine::Compiled, &[pcap], &cfg, dnf).unwrap();
     assert!(report.stats.balanced());
-    let mut conns = Vec::new();
-    let mut sessions = Vec::new();
-    for a in apps {
-        conns.extend(a.conns);
-        sessions.extend(a.sessions);
-    }
-    sort_records(&mut conns);
-    sort_sessions(&mut sessions);
-    (conns, sessions)
+    (logs.conns, logs.sessions)
 }
 
 /// The L7 records of one connection, by protocol key.
@@ -63,62 +48,85 @@ fn sessions_of<'a>(all: &'a [L7Record], k: &Key) -> Vec<&'a L7Record> {
         .collect()
 }
 
+/// What a filter selects, by an oracle over the unfiltered logs.
+enum Pick {
+    /// Connection-level (packet and protocol predicates): the connection with all its records.
+    Conn(Box<dyn Fn(&ConnLogRecord) -> bool>),
+    /// Field predicates, decided per session: a connection with a session
+    /// that matches, and its records from the first such session on.
+    Session(Box<dyn Fn(&L7Record) -> bool>),
+}
+
+/// A connection's records in the order its parser produced them.
+fn in_session_order(mut ss: Vec<&L7Record>) -> Vec<&L7Record> {
+    ss.sort_by_key(|s| (s.fields.get("trans_depth").and_then(Value::as_u64), s.ts_ns));
+    ss
+}
+
 #[test]
 fn filtered_logs_are_the_matching_part_of_the_full_logs() {
     let (all, all_sessions) = run(None, 1);
     let field = |s: &L7Record, k: &str| s.fields.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    type Pick = Box<dyn Fn(&ConnLogRecord, &[&L7Record]) -> bool>;
     let cases: Vec<(&str, Pick)> = vec![
-        ("tls", Box::new(|c, _| c.l7 == Some("tls"))),
-        ("dns", Box::new(|c, _| c.l7 == Some("dns"))),
-        ("udp and not dns", Box::new(|c, _| c.proto == "udp" && c.l7 != Some("dns"))),
-        ("tcp.port = 443", Box::new(|c, _| c.proto == "tcp" && (c.orig_p == 443 || c.resp_p == 443))),
-        ("tcp.dst_port in 1..=1023 and not http", Box::new(|c, _| c.proto == "tcp" && (1..=1023).contains(&c.resp_p) && c.l7 != Some("http"))),
-        ("ipv6", Box::new(|c, _| c.orig_h.contains(':'))),
+        ("tls", Pick::Conn(Box::new(|c| c.l7 == Some("tls")))),
+        ("dns", Pick::Conn(Box::new(|c| c.l7 == Some("dns")))),
+        ("udp and not dns", Pick::Conn(Box::new(|c| c.proto == "udp" && c.l7 != Some("dns")))),
+        ("tcp.port = 443", Pick::Conn(Box::new(|c| c.proto == "tcp" && (c.orig_p == 443 || c.resp_p == 443)))),
+        ("tcp.dst_port in 1..=1023 and not http", Pick::Conn(Box::new(|c| c.proto == "tcp" && (1..=1023).contains(&c.resp_p) && c.l7 != Some("http")))),
+        ("ipv6", Pick::Conn(Box::new(|c| c.orig_h.contains(':')))),
+        ("quic or ssh", Pick::Conn(Box::new(|c| matches!(c.l7, Some("quic" | "ssh"))))),
         (
             "tls.sni contains 'a' or http.host ~ '\\\\.com$'",
-            Box::new(move |_, ss| {
-                ss.iter().any(|s| {
-                    let sni = field(s, "sni");
-                    let host = field(s, "host");
-                    (s.protocol.name() == "tls" && sni.contains('a')) || (s.protocol.name() == "http" && host.ends_with(".com"))
-                })
-            }),
+            Pick::Session(Box::new(move |s| (s.protocol.name() == "tls" && field(s, "sni").contains('a')) || (s.protocol.name() == "http" && field(s, "host").ends_with(".com")))),
         ),
         (
-            // `!=`: an HTTP connection with no request from Wget.
+            // Often not the connection's first request.
+            "http.uri contains 'favicon'",
+            Pick::Session(Box::new(move |s| s.protocol.name() == "http" && field(s, "uri").contains("favicon"))),
+        ),
+        (
+            // Negated, per session: a request not from Wget.
             "http.user_agent not contains 'Wget'",
-            Box::new(move |c, ss| c.l7 == Some("http") && !ss.iter().any(|s| field(s, "user_agent").contains("Wget"))),
+            Pick::Session(Box::new(move |s| s.protocol.name() == "http" && !field(s, "user_agent").contains("Wget"))),
         ),
         (
             "http.user_agent != 'python-requests/2.31.0' and http.status = 200",
-            Box::new(move |c, ss| {
-                c.l7 == Some("http")
-                    && !ss.iter().any(|s| field(s, "user_agent") == "python-requests/2.31.0")
-                    && ss.iter().any(|s| s.fields.get("status").and_then(Value::as_u64) == Some(200))
-            }),
+            Pick::Session(Box::new(move |s| {
+                s.protocol.name() == "http" && field(s, "user_agent") != "python-requests/2.31.0" && s.fields.get("status").and_then(Value::as_u64) == Some(200)
+            })),
         ),
-        ("quic or ssh", Box::new(|c, _| matches!(c.l7, Some("quic" | "ssh")))),
     ];
     let mut selected_total = 0;
+    let mut cut_sessions = 0;
     for (src, pick) in &cases {
-        let want: Vec<&ConnLogRecord> = all.iter().filter(|c| pick(c, &sessions_of(&all_sessions, &key(c)))).collect();
+        let mut want: Vec<&ConnLogRecord> = Vec::new();
+        let mut want_sessions: Vec<&L7Record> = Vec::new();
+        for c in &all {
+            let ss = in_session_order(sessions_of(&all_sessions, &key(c)));
+            match pick {
+                Pick::Conn(f) if f(c) => {
+                    want.push(c);
+                    want_sessions.extend(ss);
+                }
+                Pick::Session(f) => {
+                    if let Some(i) = ss.iter().position(|s| f(s)) {
+                        want.push(c);
+                        cut_sessions += i;
+                        want_sessions.extend(&ss[i..]);
+                    }
+                }
+                Pick::Conn(_) => {}
+            }
+        }
         assert!(!want.is_empty(), "{src}: the oracle selects nothing; pick a filter with teeth");
         selected_total += want.len();
-        let want_keys: BTreeSet<Key> = want.iter().map(|c| key(c)).collect();
-        let want_sessions: Vec<&L7Record> = all_sessions
-            .iter()
-            .filter(|s| {
-                let (oh, op, rh, rp, proto) = l7_key(&s.fields);
-                want_keys.iter().any(|k| (k.0.as_str(), k.1, k.2.as_str(), k.3, k.4) == (oh.as_str(), op, rh.as_str(), rp, proto.as_str()))
-            })
-            .collect();
+        // In the logs' own order.
+        let want_sessions: Vec<&L7Record> = all_sessions.iter().filter(|s| want_sessions.iter().any(|w| std::ptr::eq(*w, *s))).collect();
         for cores in [1, 2] {
             let (got, got_sessions) = run(Some(src), cores);
             let got_keys: Vec<Key> = got.iter().map(key).collect();
             let want_list: Vec<Key> = want.iter().map(|c| key(c)).collect();
             assert_eq!(got_keys, want_list, "{src} on {cores} core(s): connections");
-            assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
                 assert_eq!(g, *w, "{src}: the conn record is the unfiltered one");
             }
@@ -129,6 +137,7 @@ fn filtered_logs_are_the_matching_part_of_the_full_logs() {
         eprintln!("{src}: {} connections, {} L7 records", want.len(), want_sessions.len());
     }
     assert!(selected_total > 500, "the filters select {selected_total} connections in all");
+    assert!(cut_sessions > 0, "no filter matched a connection after its first transaction; the per-session rule is untested");
     // Every connection is selected by a filter or its complement.
     let counts: HashMap<bool, usize> = all.iter().fold(HashMap::new(), |mut m, c| {
         *m.entry(c.l7 == Some("tls")).or_default() += 1;

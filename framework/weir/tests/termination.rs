@@ -8,8 +8,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use weir::connlog::{record, sort_records, ConnLogRecord};
 use weir::conntrack::{Conn, ConnHandler, ConnInfo, EndReason, Interest, L4Pdu};
-use weir::log::LogApp;
-use weir::runtime::{run_offline, run_source, CaptureFile, Config};
+use weir::app::Engine;
+use weir::runtime::{run_source, CaptureFile, Config};
 use weir::wire::{
     EtherType, EthernetAddress, EthernetFrame, EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr,
     TcpFlags, TcpPacket, TcpRepr, UdpPacket, UdpRepr,
@@ -174,10 +174,9 @@ fn every_end_reason_fires_from_packet_time() {
         let mut cfg = Config::default();
         cfg.offline.cores = cores;
         cfg.offline.progress = false;
-        let (apps, report) =
-            run_offline(std::slice::from_ref(&pcap), &cfg, |_| LogApp::default()).unwrap();
+        let (logs, report) = weir::log::run(Engine::Compiled, std::slice::from_ref(&pcap), &cfg, None).unwrap();
         assert!(report.stats.balanced());
-        let mut recs: Vec<ConnLogRecord> = apps.into_iter().flat_map(|a| a.conns).collect();
+        let mut recs: Vec<ConnLogRecord> = logs.conns;
         sort_records(&mut recs);
 
         let fin = by_port(&recs, 1000);

@@ -7,19 +7,19 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 use weir::connlog::ConnLogRecord;
-use weir::log::LogApp;
-use weir::runtime::{run_offline, Config};
+use weir::app::Engine;
+use weir::runtime::Config;
 
 fn run(cores: usize) -> Vec<ConnLogRecord> {
     let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../traces/data/default.pcap");
     let mut cfg = Config::default();
     cfg.offline.cores = cores;
     cfg.offline.progress = false;
-    let (loggers, report) = run_offline(&[pcap], &cfg, |_| LogApp::default()).unwrap();
+    let (logs, report) = weir::log::run(Engine::Compiled, &[pcap], &cfg, None).unwrap();
     assert!(report.stats.balanced());
     assert_eq!(report.stats.malformed_total, 0);
     assert_eq!(report.stats.bad_checksums, 0);
-    loggers.into_iter().flat_map(|l| l.conns).collect()
+    logs.conns
 }
 
 #[test]
@@ -155,14 +155,13 @@ fn impaired_trace_gives_the_same_log_on_any_core_count() {
         let mut cfg = Config::default();
         cfg.offline.cores = cores;
         cfg.offline.progress = false;
-        let (loggers, report) =
-            run_offline(std::slice::from_ref(&pcap), &cfg, |_| LogApp::default()).unwrap();
+        let (out, report) = weir::log::run(Engine::Compiled, std::slice::from_ref(&pcap), &cfg, None).unwrap();
         assert!(report.stats.balanced());
         assert!(
             report.stats.defrag.completed > 0,
             "the trace must exercise reassembly"
         );
-        let mut recs: Vec<ConnLogRecord> = loggers.into_iter().flat_map(|l| l.conns).collect();
+        let mut recs: Vec<ConnLogRecord> = out.conns;
         weir::connlog::sort_records(&mut recs);
         logs.push(recs);
     }
@@ -187,12 +186,8 @@ fn l7_logs_match_generator_truth() {
         .collect();
     let mut cfg = Config::default();
     cfg.offline.progress = false;
-    let (apps, _) = run_offline(&[pcap], &cfg, |_| LogApp::default()).unwrap();
-    let (mut conns, mut sessions) = (Vec::new(), Vec::new());
-    for a in apps {
-        conns.extend(a.conns);
-        sessions.extend(a.sessions);
-    }
+    let (logs, _) = weir::log::run(Engine::Compiled, &[pcap], &cfg, None).unwrap();
+    let (conns, sessions) = (logs.conns, logs.sessions);
     let l7_by_flow: HashMap<(String, u16, u64), Option<&str>> = conns
         .iter()
         .map(|r| ((r.orig_h.clone(), r.orig_p, r.ts_ns), r.l7))

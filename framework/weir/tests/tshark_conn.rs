@@ -30,8 +30,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use weir::connlog::{sort_records, ConnLogRecord};
-use weir::log::LogApp;
-use weir::runtime::{run_offline, Config};
+use weir::app::Engine;
+use weir::runtime::Config;
 
 /// (capture, a substring of the difference it excuses, why).
 const DELIBERATE: &[(&str, &str, &str)] = &[(
@@ -153,7 +153,7 @@ fn run(pcap: &Path, cores: usize) -> Vec<ConnLogRecord> {
     let mut cfg = Config::default();
     cfg.offline.cores = cores;
     cfg.offline.progress = false;
-    let (apps, report) = run_offline(&[pcap.to_path_buf()], &cfg, |_| LogApp::default()).unwrap();
+    let (logs, report) = weir::log::run(Engine::Compiled, &[pcap.to_path_buf()], &cfg, None).unwrap();
     assert!(
         report.warnings.is_empty(),
         "{}: {:?}",
@@ -166,7 +166,7 @@ fn run(pcap: &Path, cores: usize) -> Vec<ConnLogRecord> {
         pcap.display(),
         report.stats
     );
-    let mut v: Vec<_> = apps.into_iter().flat_map(|a| a.conns).collect();
+    let mut v: Vec<_> = logs.conns;
     sort_records(&mut v);
     v
 }

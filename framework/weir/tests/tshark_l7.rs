@@ -12,8 +12,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use weir::log::{sort_sessions, LogApp};
-use weir::runtime::{run_offline, Config};
+use weir::app::Engine;
+use weir::runtime::Config;
 use weir_protocols::registry::Protocol;
 
 const KNOWN: &[(&str, &str, &str)] = &[
@@ -109,10 +109,8 @@ fn l7_logs_match_tshark() {
         let name = pcap.file_name().unwrap().to_string_lossy().to_string();
         let mut cfg = Config::default();
         cfg.offline.progress = false;
-        let (apps, _) =
-            run_offline(std::slice::from_ref(pcap), &cfg, |_| LogApp::default()).unwrap();
-        let mut sessions: Vec<_> = apps.into_iter().flat_map(|a| a.sessions).collect();
-        sort_sessions(&mut sessions);
+        let (logs, _) = weir::log::run(Engine::Compiled, std::slice::from_ref(pcap), &cfg, None).unwrap();
+        let sessions = logs.sessions;
         let ours =
             |p: Protocol,
              f: &dyn Fn(&serde_json::Map<String, serde_json::Value>) -> Vec<String>| {

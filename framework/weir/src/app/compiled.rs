@@ -508,12 +508,12 @@ impl<G: Generated> Compiled<G> {
         Framework(st.framework).interest(st.l7.as_ref().is_none_or(|l| l.wants_data()))
     }
 
-    fn feed_l7(&mut self, st: &mut ConnState<G::Data>, ft: &FiveTuple, rec: &ConnRecord, id: u64, seg: Option<&L4Pdu<'_>>) {
+    fn feed_l7(&mut self, st: &mut ConnState<G::Data>, base: Ctx<'_>, seg: Option<&L4Pdu<'_>>) {
         if seg.is_some() && !Framework(st.framework).l7() {
             return;
         }
         let Some(mut l7) = st.l7.take() else { return };
-        l7.drive((ft, rec, id, self.core), seg, &mut |ctx, ev| self.step(st, ctx, ev));
+        l7.drive(base, seg, &mut |ctx, ev| self.step(st, ctx, ev));
         st.l7 = Some(l7);
     }
 }
@@ -540,7 +540,7 @@ impl<G: Generated> ConnHandler for Compiled<G> {
         };
         st.pending.fill(n);
         let rec = ConnRecord::new(pdu.ts);
-        let ctx = Ctx { tuple: &conn.tuple, id: conn.id, core: self.core, ts: pdu.ts, record: &rec };
+        let ctx = Ctx { tuple: &conn.tuple, id: conn.id, core: self.core, ts: pdu.ts, record: &rec, ttl: conn.ttl, ethernet: conn.ethernet };
         self.step(&mut st, &ctx, &Event::FirstPacket(pdu));
         let fw = Framework(st.framework);
         if fw.contains(Framework::PROBE) || fw.contains(Framework::PARSE) {
@@ -555,37 +555,37 @@ impl<G: Generated> ConnHandler for Compiled<G> {
     }
 
     fn in_conn(&mut self, conn: &mut Conn<Self::State>, pdu: &L4Pdu<'_>) -> Interest {
-        let id = conn.id();
+        let (id, ttl, ethernet) = (conn.id(), conn.ttl(), conn.ethernet());
         let (ft, rec, st) = conn.parts();
-        let ctx = Ctx { tuple: ft, id, core: self.core, ts: pdu.ts, record: rec };
+        let ctx = Ctx { tuple: ft, id, core: self.core, ts: pdu.ts, record: rec, ttl, ethernet };
         self.step(st, &ctx, &Event::InConn(pdu));
         self.settle(st)
     }
 
     fn end_handshake(&mut self, conn: &mut Conn<Self::State>) -> Interest {
-        let id = conn.id();
+        let (id, ttl, ethernet) = (conn.id(), conn.ttl(), conn.ethernet());
         let (ft, rec, st) = conn.parts();
-        let ctx = Ctx { tuple: ft, id, core: self.core, ts: rec.last_ts, record: rec };
+        let ctx = Ctx { tuple: ft, id, core: self.core, ts: rec.last_ts, record: rec, ttl, ethernet };
         self.step(st, &ctx, &Event::EndHandshake);
         self.settle(st)
     }
 
     fn in_stream(&mut self, conn: &mut Conn<Self::State>, pdu: &L4Pdu<'_>) -> Interest {
-        let id = conn.id();
+        let (id, ttl, ethernet) = (conn.id(), conn.ttl(), conn.ethernet());
         let (ft, rec, st) = conn.parts();
         if Framework(st.framework).contains(Framework::STREAM) {
-            let ctx = Ctx { tuple: ft, id, core: self.core, ts: pdu.ts, record: rec };
+            let ctx = Ctx { tuple: ft, id, core: self.core, ts: pdu.ts, record: rec, ttl, ethernet };
             self.step(st, &ctx, &Event::InStream(pdu));
         }
-        self.feed_l7(st, ft, rec, id, Some(pdu));
+        self.feed_l7(st, Ctx { tuple: ft, id, core: self.core, ts: rec.last_ts, record: rec, ttl, ethernet }, Some(pdu));
         self.settle(st)
     }
 
     fn terminated(&mut self, mut conn: Conn<Self::State>, reason: EndReason) {
-        let id = conn.id();
+        let (id, ttl, ethernet) = (conn.id(), conn.ttl(), conn.ethernet());
         let (ft, rec, st) = conn.parts();
-        self.feed_l7(st, ft, rec, id, None);
-        let ctx = Ctx { tuple: ft, id, core: self.core, ts: rec.last_ts, record: rec };
+        self.feed_l7(st, Ctx { tuple: ft, id, core: self.core, ts: rec.last_ts, record: rec, ttl, ethernet }, None);
+        let ctx = Ctx { tuple: ft, id, core: self.core, ts: rec.last_ts, record: rec, ttl, ethernet };
         self.step(st, &ctx, &Event::Terminated(reason));
     }
 }
